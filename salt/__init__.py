@@ -1,0 +1,70 @@
+"""salt: measure scalp hair loss in alopecia areata from photographs and score SALT.
+
+The science (views, weights, scoring, endpoints) imports only numpy and pandas;
+the model and the batch engine (which need torch) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from salt.errors import (
+    BadValueError,
+    DuplicateViewError,
+    EmptyScalpError,
+    InputFileError,
+    MissingViewError,
+    ModelError,
+    OutputError,
+    SaltError,
+)
+from salt.scoring import aa_iga, round_salt, salt2_score, salt_score, severity_band, view_loss_percent
+from salt.views import SALT2_SECTOR_WEIGHTS, VIEW_ALIASES, VIEW_WEIGHTS, VIEWS, normalize_view
+
+__version__ = "0.1.0"
+
+# Names served lazily (module, attribute) so that `import salt` does not import torch.
+_LAZY: dict[str, tuple[str, str]] = {
+    "endpoints": ("salt.endpoints", "endpoints"),
+    "Visit": ("salt.folders", "Visit"),
+    "discover_visits": ("salt.folders", "discover_visits"),
+}
+
+__all__ = [
+    "__version__",
+    "VIEWS",
+    "VIEW_WEIGHTS",
+    "SALT2_SECTOR_WEIGHTS",
+    "VIEW_ALIASES",
+    "normalize_view",
+    "view_loss_percent",
+    "salt_score",
+    "salt2_score",
+    "round_salt",
+    "severity_band",
+    "aa_iga",
+    "SaltError",
+    "InputFileError",
+    "MissingViewError",
+    "DuplicateViewError",
+    "BadValueError",
+    "EmptyScalpError",
+    "ModelError",
+    "OutputError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'salt' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
