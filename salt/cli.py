@@ -1,0 +1,75 @@
+"""Command-line interface: ``salt <command> ...``, thin over the library.
+
+Each command lives in its own module under :mod:`salt.commands` and defines
+``register(subparsers)``, which adds a sub-parser whose ``func`` default is
+``run(args) -> int``. Any :class:`salt.SaltError` becomes a one-line message on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from salt import __version__
+from salt.errors import SaltError
+
+__all__ = ["COMMAND_MODULES", "main", "EXIT_OK", "EXIT_FAILURES", "EXIT_ERROR"]
+
+#: Exit codes shared by all commands.
+EXIT_OK = 0  #: everything asked for was done
+EXIT_FAILURES = 1  #: the run finished but some inputs failed (see errors.csv)
+EXIT_ERROR = 2  #: bad arguments or input; nothing (more) was done
+
+COMMAND_MODULES: tuple[str, ...] = ("salt.commands.endpoints",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``salt`` argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="salt",
+        description="Measure scalp hair loss from photographs and score SALT.",
+    )
+    parser.add_argument("--version", action="version", version=f"salt {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``salt`` command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        0 when everything succeeded, 1 when a batch finished with failed
+        inputs, 2 on bad arguments or input.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except SaltError as exc:
+        print(f"salt {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"salt {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

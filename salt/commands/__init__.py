@@ -1,0 +1,1 @@
+"""One module per ``salt`` sub-command; see :mod:`salt.cli`."""
