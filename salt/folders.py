@@ -1,0 +1,251 @@
+"""The photo-folder convention: find the visits and their four views under a root folder.
+
+Two layouts are read, and may be mixed under one root (see ``data/README.md``):
+
+- nested: ``ROOT/<subject>/<visit>/<view>.<ext>``
+- flat: ``ROOT/<subject>_<visit>_<view>.<ext>``; the view is the longest view alias
+  at the end of the name, the visit is the ``_``-separated token before it and the
+  subject is everything before that (so subjects may contain ``_``, visits may not).
+
+View names are matched case-insensitively against :data:`salt.views.VIEW_ALIASES`
+and extensions against :data:`PHOTO_EXTENSIONS`. An entry is taken as a photo by
+its name, whatever it is on disk (a directory or broken link named ``top.jpg`` is
+still the visit's top photo, and fails clearly when it is read). Hidden entries
+(``.name``) are skipped; other entries that are not photos of a SALT view are kept in
+:attr:`Visit.ignored` or logged, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from salt.errors import DuplicateViewError, InputFileError
+from salt.views import VIEW_ALIASES, VIEWS
+
+__all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "parse_flat_name"]
+
+log = logging.getLogger(__name__)
+
+#: File extensions read as photos (lower case, without the dot).
+PHOTO_EXTENSIONS: frozenset[str] = frozenset(
+    {"jpg", "jpeg", "png", "tif", "tiff", "webp", "heic", "heif"}
+)
+
+# Longest aliases first so that "left-side" wins over "side"-like shorter matches.
+_ALIASES_BY_LENGTH = sorted(VIEW_ALIASES, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One visit of one subject: up to four photos, one per SALT view.
+
+    Attributes
+    ----------
+    subject, visit : str
+        Identifiers taken from the folder or file names.
+    paths : Mapping[str, Path]
+        The photo of each view found exactly once, keyed by canonical view name.
+    missing : tuple of str
+        Views with no photo, in :data:`salt.VIEWS` order.
+    duplicates : Mapping[str, tuple of Path]
+        Views with more than one photo (only with ``on_duplicate="record"``); such a
+        view is in neither ``paths`` nor ``missing``.
+    ignored : tuple of Path
+        Entries in the visit's folder that are not photos of a SALT view.
+    """
+
+    subject: str
+    visit: str
+    paths: Mapping[str, Path]
+    missing: tuple[str, ...] = ()
+    duplicates: Mapping[str, tuple[Path, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    ignored: tuple[Path, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """``"<subject>/<visit>"``, unique within a root."""
+        return f"{self.subject}/{self.visit}"
+
+    @property
+    def complete(self) -> bool:
+        """True when every view has exactly one photo."""
+        return not self.missing and not self.duplicates
+
+
+def _view_and_ext(name: str) -> tuple[str, str] | None:
+    """Split ``"<stem>.<ext>"`` into (stem, ext) if ext is a photo extension."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or ext.lower() not in PHOTO_EXTENSIONS:
+        return None
+    return stem, ext.lower()
+
+
+def parse_flat_name(name: str) -> tuple[str, str, str] | None:
+    """Parse a flat-layout file name into (subject, visit, view).
+
+    Parameters
+    ----------
+    name : str
+        File name such as ``"P012_week24_vertex.JPG"``.
+
+    Returns
+    -------
+    tuple of str or None
+        ``(subject, visit, canonical view)``, or None if the name does not follow
+        the flat convention.
+
+    Examples
+    --------
+    >>> parse_flat_name("P_012_week24_Left-Side.jpg")
+    ('P_012', 'week24', 'left')
+    >>> parse_flat_name("notes.txt") is None
+    True
+    """
+    split = _view_and_ext(name)
+    if split is None:
+        return None
+    stem = split[0]
+    low = stem.lower()
+    for alias in _ALIASES_BY_LENGTH:
+        if low.endswith("_" + alias):
+            rest = stem[: -len(alias) - 1]
+            subject, sep, visit = rest.rpartition("_")
+            if sep and subject and visit:
+                return subject, visit, VIEW_ALIASES[alias]
+            return None
+    return None
+
+
+def _nested_view(name: str) -> str | None:
+    split = _view_and_ext(name)
+    if split is None:
+        return None
+    return VIEW_ALIASES.get(split[0].strip().lower())
+
+
+def _natural_key(text: str) -> tuple[tuple[int, object], ...]:
+    """Sort key that orders ``week2`` before ``week10``."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.lower())
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
+
+def _visible(entries: list[Path]) -> list[Path]:
+    return sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def discover_visits(
+    root: str | Path,
+    *,
+    on_duplicate: Literal["raise", "record"] = "raise",
+) -> list[Visit]:
+    """Find every visit under ``root`` in the photo-folder convention.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder holding ``<subject>/<visit>/<view>.<ext>`` and/or
+        ``<subject>_<visit>_<view>.<ext>`` entries.
+    on_duplicate : {"raise", "record"}, default "raise"
+        What to do when a visit has two photos of one view: raise
+        :class:`salt.DuplicateViewError` naming both files, or record them in
+        :attr:`Visit.duplicates` (what a batch run does, so other visits go on).
+
+    Returns
+    -------
+    list of Visit
+        Sorted by subject then visit (numbers in names compare as numbers).
+        Visits with missing views are included, with :attr:`Visit.missing` set.
+
+    Raises
+    ------
+    InputFileError
+        If ``root`` does not exist, is not a folder, or holds no photo of any view.
+    DuplicateViewError
+        If a view has two photos and ``on_duplicate="raise"``.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise InputFileError(f"photo folder {root} does not exist")
+    if not root.is_dir():
+        raise InputFileError(f"photo folder {root} is not a folder")
+
+    found: dict[tuple[str, str], dict[str, list[Path]]] = {}
+    ignored: dict[tuple[str, str], list[Path]] = {}
+    stray: list[Path] = []
+
+    def add(subject: str, visit: str, view: str, path: Path) -> None:
+        found.setdefault((subject, visit), {}).setdefault(view, []).append(path)
+
+    for entry in _visible(list(root.iterdir())):
+        flat = parse_flat_name(entry.name)
+        if flat is not None:
+            add(*flat, entry)
+        elif entry.is_dir():
+            for visit_dir in _visible(list(entry.iterdir())):
+                if not visit_dir.is_dir():
+                    stray.append(visit_dir)
+                    continue
+                key = (entry.name, visit_dir.name)
+                for item in _visible(list(visit_dir.iterdir())):
+                    view = _nested_view(item.name)
+                    if view is None:
+                        ignored.setdefault(key, []).append(item)
+                    else:
+                        add(entry.name, visit_dir.name, view, item)
+                found.setdefault(key, {})
+        else:
+            stray.append(entry)
+
+    for path in stray:
+        log.warning("ignored %s: not a <subject>/<visit>/<view> photo or folder", path)
+
+    visits = []
+    for (subject, visit), views in found.items():
+        extra = tuple(ignored.get((subject, visit), ()))
+        if not views:
+            log.warning(
+                "ignored folder %s: no photo named after a view (%s)",
+                root / subject / visit,
+                "/".join(VIEWS),
+            )
+            continue
+        dups = {v: tuple(sorted(p)) for v, p in views.items() if len(p) > 1}
+        if dups and on_duplicate == "raise":
+            view, paths = next(iter(sorted(dups.items())))
+            raise DuplicateViewError(
+                f"visit {subject}/{visit} has {len(paths)} photos of the {view!r} view: "
+                f"{', '.join(str(p) for p in paths)}; keep one"
+            )
+        paths = {v: p[0] for v, p in views.items() if len(p) == 1}
+        missing = tuple(v for v in VIEWS if v not in views)
+        for path in extra:
+            log.warning("visit %s/%s: ignored %s (not a photo of a SALT view)", subject, visit, path)
+        visits.append(
+            Visit(
+                subject=subject,
+                visit=visit,
+                paths=MappingProxyType({v: paths[v] for v in VIEWS if v in paths}),
+                missing=missing,
+                duplicates=MappingProxyType(dict(sorted(dups.items()))),
+                ignored=extra,
+            )
+        )
+    if not visits:
+        raise InputFileError(
+            f"no photos found in {root}: expected <subject>/<visit>/<view>.<ext> or "
+            f"<subject>_<visit>_<view>.<ext> with view in {'/'.join(VIEWS)} and ext in "
+            f"{'/'.join(sorted(PHOTO_EXTENSIONS))}"
+        )
+    visits.sort(key=lambda v: (_natural_key(v.subject), _natural_key(v.visit)))
+    return visits
