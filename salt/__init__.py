@@ -29,6 +29,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "endpoints": ("salt.endpoints", "endpoints"),
     "Visit": ("salt.folders", "Visit"),
     "discover_visits": ("salt.folders", "discover_visits"),
+    "ModelConfig": ("salt.model", "ModelConfig"),
+    "SaltModel": ("salt.model", "SaltModel"),
+    "build_network": ("salt.model", "build_network"),
+    "load_model": ("salt.model", "load_model"),
+    "random_model": ("salt.model", "random_model"),
+    "save_model": ("salt.model", "save_model"),
 }
 
 __all__ = [
