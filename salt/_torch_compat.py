@@ -13,6 +13,8 @@ See README "Why the CPU torch and a torchvision shim".
 from __future__ import annotations
 
 import importlib.util
+import logging
+from pathlib import Path
 
 import torch
 
@@ -21,28 +23,32 @@ _SCHEMAS = {
     "qnms": "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 }
 _lib: torch.library.Library | None = None
+_checked = False
+log = logging.getLogger(__name__)
 
 
 def ensure_torchvision_importable() -> None:
-    """Define the torchvision operator schemas if torchvision's extension cannot provide them."""
-    global _lib
-    if _lib is not None or importlib.util.find_spec("torchvision") is None:
+    """Define the torchvision operator schemas if torchvision's extension cannot provide them.
+
+    Loads torchvision's compiled extension the way torchvision does; only where that
+    fails (the CPU torch 2.13.0 + torchvision 0.28.0 pair) are the two schemas defined.
+    Safe to call more than once.
+    """
+    global _lib, _checked
+    if _checked:
         return
-    if hasattr(torch.ops, "torchvision") and all(
-        _has_op(name) for name in _SCHEMAS
-    ):
+    _checked = True
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
         return
+    ext = sorted(Path(next(iter(spec.submodule_search_locations))).glob("_C*.so"))
+    if ext:
+        try:
+            torch.ops.load_library(str(ext[0]))
+            return  # the extension registers the real operators
+        except (OSError, RuntimeError) as exc:
+            log.debug("torchvision extension %s does not load (%s); defining op schemas", ext[0], exc)
     lib = torch.library.Library("torchvision", "FRAGMENT")
-    for name, schema in _SCHEMAS.items():
-        if not _has_op(name):
-            lib.define(schema)
+    for schema in _SCHEMAS.values():
+        lib.define(schema)
     _lib = lib
-
-
-def _has_op(name: str) -> bool:
-    try:
-        return torch._C._dispatch_has_kernel(f"torchvision::{name}") or bool(
-            torch._C._jit_get_schemas_for_operator(f"torchvision::{name}")
-        )
-    except RuntimeError:
-        return False
