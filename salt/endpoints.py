@@ -1,0 +1,328 @@
+"""Trial endpoints of SALT, vectorised over a long pandas table of visits.
+
+One row per visit (subject, time, SALT). :func:`endpoints` adds, for every row,
+the change from baseline and the response, relapse and eligibility flags that
+alopecia areata trials report (see ``shared/SALT.md``: BRAVE-AA, ALLEGRO):
+
+=================  ==========  ==============================================================
+column             dtype       meaning
+=================  ==========  ==============================================================
+``baseline_salt``  float64     the subject's SALT at the baseline visit
+``change``         float64     ``salt - baseline_salt``, SALT points (negative = improvement)
+``pct_change``     float64     ``100 * (salt - baseline_salt) / baseline_salt``, percent of
+                               baseline (negative = improvement; -100 = full regrowth)
+``salt_le_20``     boolean     absolute response, SALT <= 20 (primary endpoint)
+``salt_le_10``     boolean     absolute response, SALT <= 10
+``salt50``         boolean     at least 50 % improvement from baseline (``pct_change <= -50``)
+``salt75``         boolean     at least 75 % improvement
+``salt90``         boolean     at least 90 % improvement
+``salt100``        boolean     100 % improvement (SALT 0 after a baseline above 0)
+``reference_salt`` float64     the subject's SALT at the reference visit (for relapse)
+``relapse``        boolean     SALT rose by **more than** 20 points above ``reference_salt``
+``eligible``       boolean     SALT >= 50 (severe disease; eligibility threshold)
+=================  ==========  ==============================================================
+
+Missing values are explicit
+---------------------------
+The flags use pandas' nullable ``boolean`` dtype: ``<NA>`` means *undefined*,
+never *no*. A flag is ``<NA>`` when the row's SALT is missing (NaN), when the
+subject has no baseline (or reference) visit, and, for the relative endpoints,
+when the baseline SALT is 0.
+
+Baseline 0
+----------
+A relative change from a baseline of 0 is undefined (0/0 or x/0). With
+``zero_baseline="na"`` (default) ``pct_change`` is NaN and ``salt50`` ..
+``salt100`` are ``<NA>`` for that subject, and one warning naming the subjects is
+logged; ``change`` (points) and the absolute endpoints are still computed. With
+``zero_baseline="raise"`` a :class:`~salt.errors.BadValueError` names the
+subjects. No division by zero ever produces ``inf``.
+
+Thresholds
+----------
+All thresholds are inclusive except relapse (``> 20``), and comparisons allow a
+tolerance of :data:`TOLERANCE` (1e-9 SALT points or percent) so that a value
+that is exactly at a threshold in decimal arithmetic counts as at the threshold
+despite binary rounding: ``30.1 - 10.1`` is ``20.000000000000004`` in floating
+point but is a rise of exactly 20 points, not a relapse.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from collections.abc import Hashable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from salt.errors import BadValueError
+
+__all__ = [
+    "ELIGIBILITY_SALT",
+    "ENDPOINT_COLUMNS",
+    "RELAPSE_POINTS",
+    "RESPONSE_ENDPOINTS",
+    "TOLERANCE",
+    "endpoints",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Comparison tolerance at thresholds, in SALT points or percent.
+TOLERANCE = 1e-9
+
+#: Relapse: a rise of more than this many SALT points above the reference visit.
+RELAPSE_POINTS = 20.0
+
+#: Eligibility for JAK-inhibitor trials: SALT >= 50 (severe disease).
+ELIGIBILITY_SALT = 50.0
+
+#: Response endpoints: name -> ("absolute", max SALT) or ("relative", min % improvement).
+RESPONSE_ENDPOINTS: Mapping[str, tuple[str, float]] = types.MappingProxyType(
+    {
+        "salt_le_20": ("absolute", 20.0),
+        "salt_le_10": ("absolute", 10.0),
+        "salt50": ("relative", 50.0),
+        "salt75": ("relative", 75.0),
+        "salt90": ("relative", 90.0),
+        "salt100": ("relative", 100.0),
+    }
+)
+
+#: Columns added by :func:`endpoints`, in order.
+ENDPOINT_COLUMNS: tuple[str, ...] = (
+    "baseline_salt",
+    "change",
+    "pct_change",
+    *RESPONSE_ENDPOINTS,
+    "reference_salt",
+    "relapse",
+    "eligible",
+)
+
+
+def _visit_values(
+    table: pd.DataFrame,
+    *,
+    subject: str,
+    time: str,
+    score: str,
+    at: Any,
+    what: str,
+) -> pd.Series:
+    """SALT of each row's subject at the visit chosen by ``at`` (float, NaN where absent)."""
+    if at is None:
+        # Each subject's first visit (smallest time value), whatever its SALT.
+        first_time = table.groupby(subject, sort=False)[time].transform("min")
+        is_visit = table[time] == first_time
+    elif isinstance(at, Mapping):
+        wanted = table[subject].map(lambda s: at.get(s, np.nan))
+        is_visit = table[time] == wanted
+    else:
+        is_visit = table[time] == at
+    chosen = table.loc[is_visit, [subject, score]]
+    per_subject = chosen.set_index(subject)[score]
+    values = table[subject].map(per_subject).astype("float64")
+    missing = sorted(set(table[subject]) - set(per_subject.index), key=str)
+    if missing:
+        logger.warning(
+            "%d subject(s) have no %s visit (%r); their %s-based endpoints are missing: %s",
+            len(missing),
+            what,
+            at,
+            what,
+            ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else ""),
+        )
+    return values
+
+
+def _flag(condition: pd.Series, defined: pd.Series) -> pd.Series:
+    """Nullable boolean: ``condition`` where ``defined``, else ``<NA>``."""
+    out = pd.Series(condition.to_numpy(dtype=bool), index=condition.index, dtype="boolean")
+    out[~defined.to_numpy(dtype=bool)] = pd.NA
+    return out
+
+
+def endpoints(
+    df: pd.DataFrame,
+    *,
+    subject: str = "subject",
+    time: str = "week",
+    score: str = "salt",
+    baseline: Any = None,
+    reference: Any = None,
+    zero_baseline: Literal["na", "raise"] = "na",
+) -> pd.DataFrame:
+    """Add change-from-baseline, response, relapse and eligibility columns to a visit table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long table, one row per visit, with at least the ``subject``, ``time`` and
+        ``score`` columns. Rows may come in any order; missing visits are simply
+        absent rows (or rows with a NaN score).
+    subject : str, default "subject"
+        Column identifying the subject.
+    time : str, default "week"
+        Column with the visit time, numeric (e.g. weeks since randomisation). Each
+        (subject, time) pair may appear once.
+    score : str, default "salt"
+        Column with SALT in [0, 100] (NaN allowed: a visit without a score).
+    baseline : scalar, mapping or None, default None
+        Which visit is the baseline, as a value of the ``time`` column. ``None``:
+        each subject's first visit (smallest ``time``). A scalar (e.g. ``0``): the
+        visit at that time for every subject; subjects without it get NaN baseline
+        and ``<NA>`` relative endpoints (logged as a warning). A mapping
+        ``{subject: time}``: a baseline time per subject.
+    reference : scalar, mapping or None, default None
+        Which visit relapse is measured from (e.g. the week treatment was stopped
+        or tapered), in the same forms as ``baseline``; ``None`` uses the baseline
+        visit. ``relapse`` is defined only at visits strictly after the reference
+        visit and is ``<NA>`` at and before it.
+    zero_baseline : {"na", "raise"}, default "na"
+        What to do when a subject's baseline SALT is 0 (relative change undefined):
+        ``"na"`` leaves ``pct_change`` NaN and ``salt50`` .. ``salt100`` ``<NA>`` and
+        logs a warning; ``"raise"`` raises :class:`~salt.errors.BadValueError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``df`` (same index and row order) with the columns of
+        :data:`ENDPOINT_COLUMNS` added (replaced if present); see the module
+        documentation for their meaning and dtypes.
+
+    Raises
+    ------
+    BadValueError
+        If a column is missing, ``time`` is not numeric, a (subject, time) pair is
+        repeated, a score is not a number in [0, 100], or the baseline is 0 and
+        ``zero_baseline="raise"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> visits = pd.DataFrame({"subject": ["A", "A", "A"], "week": [0, 12, 24],
+    ...                        "salt": [80.0, 40.0, 15.0]})
+    >>> out = endpoints(visits)
+    >>> out["pct_change"].tolist()
+    [0.0, -50.0, -81.25]
+    >>> out["salt50"].tolist(), out["salt_le_20"].tolist()
+    ([False, True, True], [False, False, True])
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise BadValueError(f"expected a pandas DataFrame of visits, got {type(df).__name__}")
+    missing_cols = [c for c in (subject, time, score) if c not in df.columns]
+    if missing_cols:
+        raise BadValueError(
+            f"visit table lacks column(s) {missing_cols}; it has {list(map(str, df.columns))}"
+        )
+    if zero_baseline not in ("na", "raise"):
+        raise BadValueError(f"zero_baseline must be 'na' or 'raise', got {zero_baseline!r}")
+    if not pd.api.types.is_numeric_dtype(df[time]) or pd.api.types.is_bool_dtype(df[time]):
+        raise BadValueError(
+            f"column {time!r} must be numeric (e.g. weeks since baseline), got dtype "
+            f"{df[time].dtype}; convert visit labels to numbers first"
+        )
+    if df[time].isna().any():
+        row = df.index[df[time].isna().to_numpy()][0]
+        raise BadValueError(f"row {row}: column {time!r} is missing")
+    if df[subject].isna().any():
+        row = df.index[df[subject].isna().to_numpy()][0]
+        raise BadValueError(f"row {row}: column {subject!r} is missing")
+    scores = pd.to_numeric(df[score], errors="coerce").astype("float64")
+    bad = df[score].notna() & (scores.isna() | ~scores.between(0.0, 100.0))
+    if bad.any():
+        row = df.index[bad.to_numpy()][0]
+        raise BadValueError(
+            f"row {row}: column {score!r} must be a SALT score in [0, 100], "
+            f"got {df.loc[row, score]!r}"
+        )
+    dup = df.duplicated([subject, time], keep=False)
+    if dup.any():
+        rows = df.index[dup.to_numpy()]
+        s, t = df.loc[rows[0], subject], df.loc[rows[0], time]
+        raise BadValueError(
+            f"subject {s} has more than one visit at {time}={t} (rows {list(map(str, rows[:5]))}); "
+            "each (subject, time) pair may appear once"
+        )
+
+    table = df[[subject, time]].copy()
+    table[score] = scores
+    base = _visit_values(
+        table, subject=subject, time=time, score=score, at=baseline, what="baseline"
+    )
+    ref = (
+        base
+        if reference is None
+        else _visit_values(
+            table, subject=subject, time=time, score=score, at=reference, what="reference"
+        )
+    )
+
+    zero = base == 0.0
+    if zero.any():
+        subjects: list[Hashable] = sorted(set(table.loc[zero, subject]), key=str)
+        names = ", ".join(map(str, subjects[:10])) + (" ..." if len(subjects) > 10 else "")
+        if zero_baseline == "raise":
+            raise BadValueError(
+                f"baseline SALT is 0 for subject(s) {names}: percent change from baseline "
+                "is undefined; drop them or use zero_baseline='na'"
+            )
+        logger.warning(
+            "baseline SALT is 0 for %d subject(s) (%s): percent change and SALT50/75/90/100 "
+            "are left missing for them",
+            len(subjects),
+            names,
+        )
+
+    out = df.copy()
+    change = scores - base
+    safe_base = base.where(base > 0.0)  # NaN where baseline is 0 or missing: no inf
+    pct = 100.0 * change / safe_base
+    out["baseline_salt"] = base
+    out["change"] = change
+    out["pct_change"] = pct
+
+    has_score = scores.notna()
+    for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
+        if kind == "absolute":
+            out[name] = _flag(scores <= threshold + TOLERANCE, has_score)
+        else:
+            out[name] = _flag(pct <= -threshold + TOLERANCE, pct.notna())
+
+    # The reference visit's time per row, to restrict relapse to later visits.
+    if reference is None and baseline is None:
+        ref_time = table.groupby(subject, sort=False)[time].transform("min")
+    else:
+        at = baseline if reference is None else reference
+        if isinstance(at, Mapping):
+            ref_time = table[subject].map(lambda s: at.get(s, np.nan))
+        else:
+            ref_time = pd.Series(at, index=table.index)
+    ref_time = pd.to_numeric(ref_time, errors="coerce")
+    after = table[time] > ref_time
+    out["reference_salt"] = ref
+    out["relapse"] = _flag(
+        (scores - ref) > RELAPSE_POINTS + TOLERANCE, has_score & ref.notna() & after
+    )
+    out["eligible"] = _flag(scores >= ELIGIBILITY_SALT - TOLERANCE, has_score)
+    return out
+
+
+class _CallableModule(types.ModuleType):
+    """Module type that makes ``salt.endpoints`` callable as :func:`endpoints`.
+
+    ``salt.endpoints`` names both this module and the function. Python binds the
+    submodule to the package attribute when ``salt.endpoints`` is first imported,
+    so ``salt.endpoints(df)`` must work whether the attribute holds the function
+    (lazy import through ``salt.__getattr__``) or this module.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return endpoints(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
