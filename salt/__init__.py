@@ -35,6 +35,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_model": ("salt.model", "load_model"),
     "random_model": ("salt.model", "random_model"),
     "save_model": ("salt.model", "save_model"),
+    "Photo": ("salt.photo", "Photo"),
+    "load_photo": ("salt.photo", "load_photo"),
+    "photo_from_array": ("salt.photo", "photo_from_array"),
 }
 
 __all__ = [
