@@ -1,0 +1,314 @@
+"""Photo decoding: formats, EXIF orientation, reduced decode, bad files (issue 7)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from robust_cases import IS_ROOT, asymmetric_rgb, build_bad_files, write_photo
+
+import salt
+from salt.photo import (
+    CorruptImageError,
+    ImageTooSmallError,
+    Photo,
+    apply_orientation,
+    load_photo,
+    photo_from_array,
+)
+
+# JPEG / lossy WebP and HEIF at quality 92 stay within a few grey levels on average.
+LOSSY_TOL = 6.0
+
+
+def _mad(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_pattern_has_no_symmetry() -> None:
+    # Each of the 7 non-identity transforms must change the pattern a lot, or the
+    # orientation tests below could pass with the wrong transform.
+    img = asymmetric_rgb(200, 200, seed=0)
+    for o in range(2, 9):
+        assert _mad(apply_orientation(img, o), img) > 3 * LOSSY_TOL, o
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif", ".heic"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_applied_exactly_once(
+    tmp_path: Path, suffix: str, orientation: int
+) -> None:
+    path = tmp_path / f"o{orientation}{suffix}"
+    upright = write_photo(path, size=(240, 320), orientation=orientation)
+    photo = load_photo(path, min_side=64)
+    assert photo.orientation == orientation
+    assert photo.rgb.dtype == np.uint8 and photo.rgb.flags.c_contiguous
+    assert photo.original_size == (320, 240)  # (width, height) as displayed
+    assert _mad(photo.rgb, upright) < LOSSY_TOL
+
+
+def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path) -> None:
+    # Stored 1600 x 1200 (w x h), orientation 6 -> displayed 1200 wide x 1600 high.
+    # Short side 1200: /4 = 300 >= 256 but /8 = 150 < 256, so reduction 4.
+    path = tmp_path / "big.jpg"
+    upright = write_photo(path, size=(1600, 1200), orientation=6)
+    photo = load_photo(path, target_side=256)
+    assert photo.reduction == 4
+    assert photo.original_size == (1200, 1600)
+    assert photo.rgb.shape == (400, 300, 3)
+    small = np.asarray(Image.fromarray(upright).resize((300, 400), Image.Resampling.BOX))
+    assert _mad(photo.rgb, small) < LOSSY_TOL
+
+
+@pytest.mark.parametrize(
+    ("short", "target", "expected"),
+    [
+        (3024, 512, 4),
+        (3024, 378, 8),
+        (3024, 379, 4),
+        (1000, 1000, 1),
+        (1000, None, 1),
+        (2001, 1000, 2),
+    ],
+)
+def test_reduction_choice(tmp_path: Path, short: int, target: int | None, expected: int) -> None:
+    # ceil(3024/8) = 378, ceil(2001/2) = 1001: computed by hand.
+    from salt.photo import _reduction_for
+
+    assert _reduction_for(short, target) == expected
+
+
+def test_reduced_decode_of_odd_size_rounds_up(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jpg"
+    write_photo(path, size=(1001, 777))
+    photo = load_photo(path, target_side=97)  # 777/8 = 97.1 -> ceil 98 >= 97
+    assert photo.reduction == 8
+    assert photo.rgb.shape == (math.ceil(1001 / 8), math.ceil(777 / 8), 3)
+
+
+def test_png_is_reduced_too(tmp_path: Path) -> None:
+    path = tmp_path / "big.png"
+    write_photo(path, size=(1200, 900))
+    photo = load_photo(path, target_side=300)
+    assert photo.reduction == 2 and photo.rgb.shape == (600, 450, 3)
+    assert photo.original_size == (900, 1200)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("baseline.jpg", {}),
+        ("progressive.jpg", {"progressive": True}),
+        ("cmyk.jpg", {"cmyk": True}),
+        ("grey.jpg", {"grey": True}),
+        ("rgb8.png", {}),
+        ("rgb16.png", {"bits": 16}),
+        ("grey8.png", {"grey": True}),
+        ("grey16.png", {"grey": True, "bits": 16}),
+        ("rgba.png", {"alpha": True}),
+        ("greyalpha.png", {"grey": True, "alpha": True}),
+        ("plain.tif", {}),
+        ("rgb16.tif", {"bits": 16}),
+        ("lossy.webp", {}),
+        ("alpha.webp", {"alpha": True}),
+        ("iphone.heic", {}),
+    ],
+)
+def test_formats(tmp_path: Path, name: str, kwargs: dict[str, object]) -> None:
+    path = tmp_path / name
+    upright = write_photo(path, size=(288, 352), **kwargs)  # type: ignore[arg-type]
+    photo = load_photo(path)
+    assert photo.rgb.shape == (288, 352, 3) and photo.rgb.dtype == np.uint8
+    # CMYK round trips through an ink model: allow a little more.
+    assert _mad(photo.rgb, upright) < (10.0 if kwargs.get("cmyk") else LOSSY_TOL)
+    if kwargs.get("alpha"):
+        assert photo.rgb[:8, :8].min() > 240  # transparent corner composited over white
+
+
+def test_lossless_png_is_exact_and_rgb_order(tmp_path: Path) -> None:
+    path = tmp_path / "exact.png"
+    img = asymmetric_rgb(256, 300)
+    Image.fromarray(img).save(path)
+    photo = load_photo(path)
+    np.testing.assert_array_equal(photo.rgb, img)
+    # and the JPEG path (OpenCV, BGR internally) gives RGB too: red block stays red
+    jpg = tmp_path / "order.jpg"
+    Image.fromarray(img).save(jpg, quality=95)
+    rgb = load_photo(jpg).rgb
+    r, g, b = rgb[10:40, 10:40].reshape(-1, 3).mean(axis=0)
+    assert r > 180 and g < 90 and b < 90
+
+
+def test_sha256_is_of_file_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "h.jpg"
+    write_photo(path)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_photo(path).sha256 == expected
+    assert load_photo(path, target_side=64).sha256 == expected
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(path.read_bytes())  # same bytes, different name: same hash
+    assert load_photo(copy).sha256 == expected
+
+
+def test_min_side_boundary(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.png"
+    write_photo(ok, size=(256, 400))
+    assert load_photo(ok).rgb.shape == (256, 400, 3)
+    small = tmp_path / "small.png"
+    write_photo(small, size=(255, 400))
+    with pytest.raises(ImageTooSmallError, match="255") as info:
+        load_photo(small)
+    assert str(small) in str(info.value)
+    assert load_photo(small, min_side=100).rgb.shape == (255, 400, 3)
+
+
+def test_bad_files_raise_input_errors_naming_the_file(tmp_path: Path) -> None:
+    cases = build_bad_files(tmp_path / "bad")
+    assert set(cases) >= {
+        "zero_bytes",
+        "truncated_jpeg",
+        "text_as_jpg",
+        "directory_as_jpg",
+        "unreadable",
+        "broken_symlink",
+        "tiny_image",
+        "non_ascii_truncated",
+    }
+    for case in cases.values():
+        if case.skip_reason:
+            continue
+        with pytest.raises(case.error) as info:
+            load_photo(case.path)
+        assert isinstance(info.value, salt.InputFileError)
+        message = str(info.value)
+        assert str(case.path) in message, (case.name, message)
+        assert case.message_part in message, (case.name, message)
+
+
+@pytest.mark.skipif(IS_ROOT, reason="running as root: file permissions do not stop root reading")
+def test_unreadable_file(tmp_path: Path) -> None:
+    case = build_bad_files(tmp_path)["unreadable"]
+    with pytest.raises(case.error, match="permission denied"):
+        load_photo(case.path)
+
+
+def test_non_ascii_name_loads(tmp_path: Path) -> None:
+    path = tmp_path / "sujet_é" / "頭頂_top.jpg"
+    path.parent.mkdir()
+    upright = write_photo(path)
+    assert _mad(load_photo(path).rgb, upright) < LOSSY_TOL
+    assert load_photo(path).path == str(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(salt.InputFileError, match="does not exist"):
+        load_photo(tmp_path / "nope.jpg")
+
+
+def test_png_named_jpg_decodes_by_content(tmp_path: Path) -> None:
+    path = tmp_path / "really_png.jpg"
+    img = asymmetric_rgb(256, 256)
+    Image.fromarray(img).save(path, "PNG")
+    photo = load_photo(path)
+    assert photo.format == "PNG"
+    np.testing.assert_array_equal(photo.rgb, img)
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.3, 0.6, 0.95, 0.999])
+def test_truncated_jpegs_are_detected(tmp_path: Path, fraction: float) -> None:
+    for progressive in (False, True):
+        path = tmp_path / f"t{progressive}.jpg"
+        write_photo(path, progressive=progressive, orientation=6)  # EXIF holds no thumbnail
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(CorruptImageError):
+            load_photo(path)
+
+
+def test_truncated_png_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "t.png"
+    write_photo(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptImageError):
+        load_photo(path)
+
+
+def test_trailing_bytes_after_jpeg_are_allowed(tmp_path: Path) -> None:
+    # Motion photos append a video after the JPEG's end-of-image marker.
+    path = tmp_path / "motion.jpg"
+    upright = write_photo(path)
+    path.write_bytes(path.read_bytes() + b"\x00\x00\x00\x18ftypmp42" + bytes(500))
+    assert _mad(load_photo(path).rgb, upright) < LOSSY_TOL
+
+
+def test_photo_from_array() -> None:
+    img = asymmetric_rgb(100, 120)
+    photo = photo_from_array(img, name="top")
+    assert isinstance(photo, Photo)
+    assert photo.original_size == (120, 100) and photo.orientation == 1 and photo.reduction == 1
+    assert photo.path == "top" and photo.size == (120, 100)
+    assert photo_from_array(img.copy(), name="other").sha256 == photo.sha256
+    assert photo_from_array(img[::-1].copy(), name="x").sha256 != photo.sha256
+    # same bytes, different shape: different hash
+    assert photo_from_array(img.reshape(120, 100, 3), name="x").sha256 != photo.sha256
+    for bad in (img[..., 0], img.astype(np.float32), img[..., :2], np.zeros((0, 5, 3), np.uint8)):
+        with pytest.raises(salt.BadValueError, match="'top'"):
+            photo_from_array(bad, name="top")
+
+
+def test_photo_is_frozen(tmp_path: Path) -> None:
+    photo = photo_from_array(asymmetric_rgb(10, 10), name="x")
+    with pytest.raises(AttributeError):
+        photo.path = "y"  # type: ignore[misc]
+
+
+@pytest.mark.slow
+def test_100_megapixel_jpeg_decoded_reduced_with_small_peak_memory(tmp_path: Path) -> None:
+    """A 12000 x 8400 (100.8 MP) JPEG decodes at 1/8 without full-resolution memory."""
+    import cv2
+
+    path = tmp_path / "huge.jpg"
+    h, w = 8400, 12000
+    yy = np.linspace(0, 255, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 255, w, dtype=np.float32)[None, :]
+    img = np.empty((h, w, 3), np.uint8)
+    img[..., 0] = (yy + 0 * xx).astype(np.uint8)
+    img[..., 1] = (xx + 0 * yy).astype(np.uint8)
+    img[..., 2] = 128
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    path.write_bytes(buf.tobytes())
+    del img, buf
+    full_mb = h * w * 3 / 2**20  # 288 MiB for a full-resolution RGB decode
+    script = textwrap.dedent(
+        f"""
+        import resource, sys
+        import cv2, PIL.Image, numpy
+        import salt.photo
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.argv[1] == "load":
+            p = salt.photo.load_photo({str(path)!r}, target_side=1024)
+            print(p.reduction, p.rgb.shape[0], p.rgb.shape[1], p.original_size[0], p.original_size[1])
+        else:
+            print(0, 0, 0, 0, 0)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((peak - base) / 1024)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, "load"], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    reduction, oh, ow, w0, h0 = (int(v) for v in out[0].split())
+    extra_mb = float(out[1])
+    assert reduction == 8 and (oh, ow) == (1050, 1500) and (w0, h0) == (w, h)
+    # file bytes (~a few MiB) + 1/64 of the pixels; a full decode would add 288 MiB.
+    assert extra_mb < full_mb / 4, extra_mb
