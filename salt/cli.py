@@ -24,7 +24,11 @@ EXIT_OK = 0  #: everything asked for was done
 EXIT_FAILURES = 1  #: the run finished but some inputs failed (see errors.csv)
 EXIT_ERROR = 2  #: bad arguments or input; nothing (more) was done
 
-COMMAND_MODULES: tuple[str, ...] = ("salt.commands.endpoints",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "salt.commands.endpoints",
+    "salt.commands.train",
+    "salt.commands.finetune",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,175 @@
+"""``salt train --name NAME``: train the segmentation network (see :mod:`salt.train`).
+
+Synthetic visits are rendered on the fly; labelled folders (``--data``) and
+pseudo-labelled folders (``--pseudo``) can be mixed in. The run checkpoints to
+``runs/<name>/`` every few minutes; ``--resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from salt.errors import BadValueError
+from salt.model import ModelConfig
+from salt.train import TrainOptions, train
+
+__all__ = ["add_training_options", "register", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options shared by ``salt train`` and ``salt finetune``."""
+    parser.add_argument("--name", required=True, help="run name; outputs go to RUNS/NAME/")
+    parser.add_argument(
+        "--runs", type=Path, default=Path("runs"), help="runs folder (default runs/)"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="total training minutes (over all resumes)"
+    )
+    parser.add_argument(
+        "--session-minutes",
+        type=float,
+        default=None,
+        help="stop this process after so many minutes (checkpointed; continue with --resume)",
+    )
+    parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="labelled folder (photos/ + masks/); repeatable",
+    )
+    parser.add_argument(
+        "--pseudo",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="pseudo-labelled folder (masks use 255 for unknown); repeatable",
+    )
+    parser.add_argument(
+        "--real-fraction",
+        type=float,
+        default=0.5,
+        help="share of samples from --data/--pseudo when synthetic data is on",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="data worker processes (default 1)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for the network")
+    parser.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=5.0,
+        help="checkpoint and validate this often (default 5)",
+    )
+    parser.add_argument(
+        "--val-visits",
+        type=int,
+        default=16,
+        help="synthetic validation visits scored at each checkpoint",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="sampling/augmentation seed")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` sub-command to the ``salt`` parser."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train the segmentation network on synthetic (and optional real) data",
+        description=(
+            "Train the scalp/hair/hairless segmentation network on synthetic visits "
+            "rendered on the fly, optionally mixed with labelled photo folders. "
+            "Checkpoints, metrics.csv and learning_curve.png go to RUNS/NAME/."
+        ),
+    )
+    add_training_options(parser)
+    d = ModelConfig()
+    parser.add_argument("--architecture", default=d.architecture, help="smp architecture")
+    parser.add_argument("--encoder", default=d.encoder, help="smp encoder name")
+    parser.add_argument(
+        "--decoder-channels",
+        type=_channels,
+        default=",".join(map(str, d.decoder_channels)),
+        help="decoder channels, comma-separated",
+    )
+    parser.add_argument("--input-size", type=int, default=d.input_size, help="network input side")
+    parser.add_argument(
+        "--render-size",
+        type=int,
+        default=None,
+        help="side of rendered synthetic photos (default 1.25 x input size)",
+    )
+    parser.add_argument("--no-synthetic", action="store_true", help="train only on --data/--pseudo")
+    parser.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOptions:
+    """Build :class:`TrainOptions` from parsed arguments."""
+    model = ModelConfig()
+    if hasattr(args, "encoder"):
+        channels = args.decoder_channels
+        if isinstance(channels, str):
+            channels = _channels(channels)
+        model = ModelConfig(
+            architecture=args.architecture,
+            encoder=args.encoder,
+            decoder_channels=channels,
+            input_size=args.input_size,
+        )
+    kwargs: dict[str, object] = {
+        "name": args.name,
+        "model": model,
+        "runs_dir": args.runs,
+        "steps": args.steps,
+        "minutes": args.minutes,
+        "session_minutes": args.session_minutes,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "data": tuple(args.data),
+        "pseudo": tuple(args.pseudo),
+        "real_fraction": args.real_fraction,
+        "workers": args.workers,
+        "threads": args.threads,
+        "checkpoint_minutes": args.checkpoint_minutes,
+        "val_visits": args.val_visits,
+        "seed": args.seed,
+        "resume": args.resume,
+        "render_size": getattr(args, "render_size", None),
+        "synthetic": not getattr(args, "no_synthetic", False),
+    }
+    kwargs.update(overrides)
+    return TrainOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``salt train``; return the exit code."""
+    if args.steps is None and args.minutes is None:
+        raise BadValueError("give a training budget: --steps N and/or --minutes M")
+    result = train(options_from_args(args))
+    logger.info(
+        "run %s: %d steps, %.1f min, best validation SALT MAE %s; model in %s",
+        result.run_dir,
+        result.step,
+        result.elapsed_s / 60,
+        "n/a" if result.best_val_salt_mae is None else f"{result.best_val_salt_mae:.2f}",
+        result.run_dir / "best",
+    )
+    return 0
