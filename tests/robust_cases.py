@@ -143,7 +143,7 @@ def write_photo(
     alpha: bool = False,
     grey: bool = False,
 ) -> np.ndarray:
-    """Write ``rgb`` (or a pattern of ``size`` = (height, width)) and return the upright RGB shown."""
+    """Write ``rgb`` (or a pattern of ``size`` = (height, width)); return the upright RGB shown."""
     path = Path(path)
     if rgb is None:
         rgb = asymmetric_rgb(*size, seed=seed)
