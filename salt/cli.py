@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "salt.commands.endpoints",
     "salt.commands.train",
     "salt.commands.finetune",
+    "salt.commands.score",
 )
 
 

@@ -1,0 +1,330 @@
+"""Inference backends: run a segmentation network on a batch of preprocessed photos.
+
+A backend turns a batch of normalised images, float32 of shape (N, 3, S, S), into
+class maps, uint8 of shape (N, S, S) with 0 = not scalp, 1 = scalp with hair and
+2 = hairless scalp. All backends share the network's weights; the exported ones
+(ONNX Runtime, OpenVINO) are built from the PyTorch network at start-up (an ONNX
+export of the network followed by an ``argmax`` over the class axis).
+
+Backends (``name`` argument of :func:`make_backend`):
+
+``"torch"``
+    PyTorch, float32, eager, under :func:`torch.inference_mode`. Always available.
+    On CUDA: pinned host memory and non-blocking copies.
+``"torch-bf16"``
+    PyTorch with bfloat16 autocast and channels-last memory (CPUs with AVX-512 BF16
+    or AMX; on CUDA, bfloat16 autocast).
+``"onnxruntime"``
+    ONNX Runtime, CPU execution provider, float32.
+``"openvino"``
+    OpenVINO CPU plugin with its default inference precision (bfloat16 on CPUs with
+    AMX or AVX-512 BF16, float32 elsewhere).
+``"openvino-fp32"``
+    OpenVINO with float32 inference precision.
+``"auto"``
+    ``"torch-bf16"`` on CUDA; on CPU ``"openvino"`` when OpenVINO is installed, else
+    ``"onnxruntime"``, else ``"torch"`` (the order of the speeds measured in
+    ``benchmarks/bench_engine.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from salt.errors import BadValueError, ModelError
+
+__all__ = ["BACKENDS", "Backend", "available_backends", "make_backend", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+#: Backend names accepted by :func:`make_backend` (besides ``"auto"``).
+BACKENDS: tuple[str, ...] = ("torch", "torch-bf16", "onnxruntime", "openvino", "openvino-fp32")
+
+
+class _ArgmaxHead(torch.nn.Module):
+    """Wrap a network so that it returns the class map instead of the logits."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x).argmax(1).to(torch.uint8)
+
+
+class Backend:
+    """A callable that maps normalised images to class maps.
+
+    Attributes
+    ----------
+    name : str
+        The backend's name (one of :data:`BACKENDS`).
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    input_size : int
+        The side S of the square network input, pixels.
+    versions : dict[str, str]
+        Versions of the runtime libraries used (for ``run.json``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        device: str,
+        input_size: int,
+        fn: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.uint8]],
+        versions: dict[str, str],
+        *,
+        cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.input_size = input_size
+        self._fn = fn
+        self.versions = versions
+        self._cleanup = cleanup
+
+    def __call__(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+        """Class maps of a batch.
+
+        Parameters
+        ----------
+        batch : ndarray of float32, shape (N, 3, S, S)
+            Normalised images (as from ``SaltModel.preprocess``).
+
+        Returns
+        -------
+        ndarray of uint8, shape (N, S, S)
+            Class of each pixel: 0 not scalp, 1 scalp with hair, 2 hairless scalp.
+        """
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise BadValueError(f"a batch must have shape (N, 3, S, S), got {x.shape}")
+        out = self._fn(x)
+        return np.asarray(out, dtype=np.uint8).reshape(x.shape[0], x.shape[2], x.shape[3])
+
+    def close(self) -> None:
+        """Free the backend's temporary files."""
+        if self._cleanup is not None:
+            self._cleanup()
+            self._cleanup = None
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r}, device={self.device!r}, input_size={self.input_size})"
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def available_backends() -> list[str]:
+    """Names of the backends whose runtime is installed, in :data:`BACKENDS` order."""
+    names = ["torch", "torch-bf16"]
+    if _version("onnxruntime") != "not installed":
+        names.append("onnxruntime")
+    if _version("openvino") != "not installed":
+        names += ["openvino", "openvino-fp32"]
+    return names
+
+
+def resolve_device(device: str) -> str:
+    """Turn ``"auto"`` into ``"cuda"`` when a GPU is visible, else ``"cpu"``.
+
+    Raises
+    ------
+    BadValueError
+        If ``device`` is not ``"auto"``, ``"cpu"`` or ``"cuda"``, or CUDA is asked for
+        and not available.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise BadValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BadValueError("device='cuda' was asked for but torch sees no CUDA GPU; use 'cpu'")
+    return device
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def make_backend(
+    network: torch.nn.Module,
+    input_size: int,
+    name: str = "auto",
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+) -> Backend:
+    """Build an inference backend for a segmentation network.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        Maps (N, 3, S, S) float32 to (N, C, S, S) class logits, C >= 3.
+    input_size : int
+        S, the side of the square input, pixels.
+    name : str, default "auto"
+        One of :data:`BACKENDS` or ``"auto"`` (see module notes).
+    device : {"auto", "cpu", "cuda"}
+        Where PyTorch runs; exported backends run on the CPU.
+    threads : int, optional
+        Intra-op threads of ONNX Runtime / OpenVINO (their default otherwise).
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    BadValueError
+        For an unknown backend or device.
+    ModelError
+        If the network cannot be exported to the backend.
+    """
+    dev = resolve_device(device)
+    if name == "auto":
+        if dev == "cuda":
+            name = "torch-bf16"
+        elif "openvino" in available_backends():
+            name = "openvino"
+        elif "onnxruntime" in available_backends():
+            name = "onnxruntime"
+        else:
+            name = "torch"
+    if name not in BACKENDS:
+        raise BadValueError(f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}")
+    if name not in available_backends():
+        raise BadValueError(f"backend {name!r} needs a library that is not installed")
+    network = network.eval()
+    if name.startswith("torch"):
+        return _torch_backend(network, input_size, dev, bf16=name == "torch-bf16")
+    if dev == "cuda":
+        raise BadValueError(f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'")
+    tmp = tempfile.TemporaryDirectory(prefix="salt-onnx-")
+    onnx_path = Path(tmp.name) / "network.onnx"
+    _export_onnx(network, input_size, onnx_path)
+    try:
+        if name == "onnxruntime":
+            fn, versions = _ort_runner(onnx_path, threads)
+        else:
+            fn, versions = _openvino_runner(onnx_path, threads, fp32=name == "openvino-fp32")
+    except Exception as exc:  # runtime errors of third-party compilers
+        tmp.cleanup()
+        raise ModelError(f"could not build the {name} backend: {exc}") from exc
+    versions["torch"] = torch.__version__
+    return Backend(name, "cpu", input_size, fn, versions, cleanup=tmp.cleanup)
+
+
+def _torch_backend(
+    network: torch.nn.Module, input_size: int, device: str, *, bf16: bool
+) -> Backend:
+    head = _ArgmaxHead(network).to(device)
+    if bf16 and device == "cpu" and not _cpu_has_bf16():
+        log.warning("this CPU has no fast bfloat16; backend 'torch-bf16' runs in float32")
+        bf16 = False
+    if bf16:
+        head = head.to(memory_format=torch.channels_last)
+
+    def run(x: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+        t = torch.from_numpy(x)
+        with torch.inference_mode():
+            if device == "cuda":
+                t = t.pin_memory().to(device, non_blocking=True)
+            if bf16:
+                t = t.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device, dtype=torch.bfloat16):
+                    y = head(t)
+            else:
+                y = head(t)
+            return y.cpu().numpy()
+
+    versions = {"torch": torch.__version__}
+    if device == "cuda":
+        versions["cuda"] = str(torch.version.cuda)
+    return Backend("torch-bf16" if bf16 else "torch", device, input_size, run, versions)
+
+
+def _export_onnx(network: torch.nn.Module, input_size: int, path: Path) -> None:
+    head = _ArgmaxHead(network).cpu().eval()
+    example = torch.zeros(1, 3, input_size, input_size)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                head,
+                (example,),
+                str(path),
+                dynamo=False,
+                input_names=["image"],
+                output_names=["classes"],
+                dynamic_axes={"image": {0: "batch"}, "classes": {0: "batch"}},
+                opset_version=17,
+            )
+    except Exception as exc:  # the exporter raises many types
+        raise ModelError(f"could not export the network to ONNX: {exc}") from exc
+
+
+def _ort_runner(
+    path: Path, threads: int | None
+) -> tuple[Callable[[npt.NDArray[np.float32]], Any], dict[str, str]]:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def run(x: npt.NDArray[np.float32]) -> Any:
+        return sess.run(None, {"image": x})[0]
+
+    return run, {"onnxruntime": ort.__version__, "onnx": _version("onnx")}
+
+
+def _openvino_runner(
+    path: Path, threads: int | None, *, fp32: bool
+) -> tuple[Callable[[npt.NDArray[np.float32]], Any], dict[str, str]]:
+    import openvino as ov
+
+    core = ov.Core()
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if fp32:
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+    precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    request = compiled.create_infer_request()
+
+    def run(x: npt.NDArray[np.float32]) -> Any:
+        return request.infer({0: x})[0].copy()
+
+    return run, {"openvino": ov.__version__, "openvino_precision": precision}
+
+
+def default_threads() -> int:
+    """Return the number of CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

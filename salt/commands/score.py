@@ -1,0 +1,96 @@
+"""``salt score ROOT -o OUT``: score every visit of a photo folder.
+
+Writes ``visits.csv``, ``visits.parquet``, ``views.csv``, ``errors.csv``,
+``overlays/``, optional ``masks/`` and ``run.json`` into OUT (see
+:func:`salt.score_folder`).
+
+Exit codes: 0 when every visit was scored (status ``ok``, or ``partial`` with
+``--partial``); 1 when the run finished but some visits were not scored (status
+``incomplete``, ``error`` or ``flagged``; see ``errors.csv``); 2 when nothing was
+scored because of bad arguments or input (unwritable or locked output folder,
+no photos, model not found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+__all__ = ["register", "run"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``score`` sub-command to the ``salt`` parser."""
+    from salt.backends import BACKENDS
+
+    p = subparsers.add_parser(
+        "score",
+        help="score every visit of a photo folder (SALT, per-view %, overlays)",
+        description=(
+            "Score every visit under ROOT (ROOT/<subject>/<visit>/<view>.jpg or "
+            "ROOT/<subject>_<visit>_<view>.jpg) and write visits.csv, visits.parquet, "
+            "views.csv, errors.csv, overlays/ and run.json into OUT. Exit code 0 when every "
+            "visit was scored, 1 when some were not (see errors.csv), 2 on bad arguments or input."
+        ),
+    )
+    p.add_argument("root", help="photo folder")
+    p.add_argument("-o", "--out", required=True, help="output folder (created; not inside ROOT)")
+    p.add_argument("--model", default="default", help="registered model name or model folder")
+    p.add_argument(
+        "--backend", default="auto", choices=("auto", *BACKENDS), help="inference backend"
+    )
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--batch-size", type=int, default=16, help="photos per network call")
+    p.add_argument("--workers", type=int, default=None, help="photo-loading threads")
+    p.add_argument("--no-overlays", action="store_true", help="do not write overlays/")
+    p.add_argument("--masks", action="store_true", help="write class-map PNGs in masks/")
+    p.add_argument("--no-resume", action="store_true", help="re-score visits already in OUT")
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="estimate SALT for visits with missing views (weights of the views present "
+        "rescaled to 1; status 'partial')",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="leave SALT empty for visits with a quality flag"
+    )
+    p.add_argument("--min-side", type=int, default=256, help="smallest photo short side, pixels")
+    p.add_argument("--allow-inside-input", action="store_true", help="allow OUT inside ROOT")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``salt score``; return the exit code (see module notes)."""
+    from salt.engine import score_folder
+
+    visits = score_folder(
+        args.root,
+        args.out,
+        model=args.model,
+        batch_size=args.batch_size,
+        device=args.device,
+        backend=args.backend,
+        overlays=not args.no_overlays,
+        masks=args.masks,
+        resume=not args.no_resume,
+        progress=not args.quiet,
+        workers=args.workers,
+        partial=args.partial,
+        strict=args.strict,
+        min_side=args.min_side,
+        allow_inside_input=args.allow_inside_input,
+        arguments={"command": ["salt", *sys.argv[1:]]},
+    )
+    scored = visits["status"].isin(["ok", "partial"])
+    n_bad = int((~scored).sum())
+    if n_bad:
+        log.warning(
+            "%d of %d visits were not scored; see %s/errors.csv", n_bad, len(visits), args.out
+        )
+        return 1
+    log.info("%d visits scored; results in %s", len(visits), args.out)
+    return 0

@@ -1,0 +1,416 @@
+"""The output folder of a batch run: atomic writes, the lock, the journal and the tables.
+
+Layout of an output folder ``OUT`` (see README "Batch scoring"):
+
+- ``visits.csv`` / ``visits.parquet``: one row per visit (:data:`VISIT_COLUMNS`).
+- ``views.csv``: one row per photo (:data:`VIEW_COLUMNS` then one column per quality flag).
+- ``errors.csv``: one row per problem (:data:`ERROR_COLUMNS`).
+- ``overlays/``: per-photo overlays and one 2x2 sheet per visit (JPEG).
+- ``masks/``: class maps as PNG (optional).
+- ``run.json``: provenance of the last run.
+- ``.salt-journal.jsonl``: one JSON line per finished visit, appended as visits finish,
+  read back to resume a run; the tables are written from it at the end of a run.
+- ``.salt.lock``: held (``flock``) while a run writes the folder.
+
+Every file except the journal is written to a temporary file in the same folder and
+renamed over the target, so a killed run never leaves half a file. The journal is
+append-only; a torn last line (a run killed mid-write) is ignored when it is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from salt.errors import OutputError
+from salt.views import VIEWS
+
+__all__ = [
+    "ERROR_COLUMNS",
+    "JOURNAL_NAME",
+    "LOCK_NAME",
+    "VIEW_COLUMNS",
+    "VISIT_COLUMNS",
+    "Journal",
+    "OutputLock",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_output_folder",
+    "write_tables",
+]
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = ".salt-journal.jsonl"
+LOCK_NAME = ".salt.lock"
+
+#: Columns of ``visits.csv``, in order. Per-view percentages are ``<view>_pct``.
+VISIT_COLUMNS: tuple[str, ...] = (
+    "subject",
+    "visit",
+    *(f"{v}_pct" for v in VIEWS),
+    "salt",
+    "band",
+    "aa_iga",
+    "status",
+    "views_missing",
+    "message",
+    "model_name",
+    "model_sha256",
+    "visit_key",
+)
+
+#: Leading columns of ``views.csv``; quality-flag columns ``q_<name>`` follow.
+VIEW_COLUMNS: tuple[str, ...] = (
+    "subject",
+    "visit",
+    "view",
+    "path",
+    "sha256",
+    "loss_pct",
+    "scalp_pixels",
+    "hairless_pixels",
+    "mask_pixels",
+    "width",
+    "height",
+    "decoded_width",
+    "decoded_height",
+    "orientation",
+    "overlay",
+)
+
+#: Columns of ``errors.csv``.
+ERROR_COLUMNS: tuple[str, ...] = ("file", "subject", "visit", "view", "error_type", "message")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it over ``path`` on success.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+    mode : {"wb", "w"}
+        Binary or text (UTF-8) mode.
+
+    Yields
+    ------
+    file object
+        Write the content to it. On an exception the temporary file is removed and
+        ``path`` is left untouched.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with open(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path, "w") as fh:
+        fh.write(text)
+
+
+def check_output_folder(
+    out: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None = None,
+    *,
+    allow_inside_input: bool = False,
+) -> Path:
+    """Create the output folder and prove it can be written, before any work starts.
+
+    Parameters
+    ----------
+    out : path-like
+        The output folder (created with its parents if missing).
+    root : path-like, optional
+        The input folder; ``out`` may not be it or lie inside it unless
+        ``allow_inside_input``.
+    allow_inside_input : bool, default False
+        Allow ``out`` inside ``root``.
+
+    Returns
+    -------
+    Path
+        ``out``, resolved.
+
+    Raises
+    ------
+    OutputError
+        If ``out`` lies inside the input folder, is a file, or cannot be created or written.
+    """
+    out_path = Path(out).expanduser().resolve()
+    if root is not None and not allow_inside_input:
+        root_path = Path(root).expanduser().resolve()
+        if out_path == root_path or root_path in out_path.parents:
+            raise OutputError(
+                f"output folder {out_path} is inside the input folder {root_path}: choose a folder "
+                "outside it (or allow it explicitly with --allow-inside-input)"
+            )
+    if out_path.exists() and not out_path.is_dir():
+        raise OutputError(f"output path {out_path} exists and is not a folder")
+    try:
+        out_path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".salt-write-test.", dir=out_path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to the output folder {out_path}: {exc.strerror or exc}; "
+            "choose a folder you can write"
+        ) from None
+    return out_path
+
+
+class OutputLock:
+    """An exclusive lock on an output folder, held while a run writes it.
+
+    Uses ``flock`` on ``OUT/.salt.lock``, so the lock dies with its process
+    (a killed run leaves no stale lock behind). The file records the holder's
+    process id, host and start time for the error message.
+
+    Parameters
+    ----------
+    folder : path-like
+        The output folder.
+
+    Raises
+    ------
+    OutputError
+        From :meth:`acquire` if another run holds the lock.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> OutputLock:
+        """Take the lock or raise :class:`OutputError` naming the run that holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            fcntl = None  # type: ignore[assignment]
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                try:
+                    holder = os.read(fd, 500).decode("utf-8", "replace").strip()
+                finally:
+                    os.close(fd)
+                raise OutputError(
+                    f"output folder {self.path.parent} is in use by another salt run "
+                    f"({holder or 'unknown holder'}); wait for it to finish or choose another "
+                    "folder"
+                ) from None
+        os.ftruncate(fd, 0)
+        since = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        info = f"pid {os.getpid()} on {socket.gethostname()} since {since}"
+        os.write(fd, info.encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Release the lock (the lock file stays, empty)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe: NaN -> None, numpy scalars -> Python."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Journal:
+    """Append-only record of finished visits in ``OUT/.salt-journal.jsonl``.
+
+    Each line is one JSON object ``{"key", "visit_id", "visit", "views", "errors"}``:
+    ``visit`` is a row of ``visits.csv``, ``views`` and ``errors`` lists of rows of
+    ``views.csv`` and ``errors.csv``. A later line for the same ``visit_id`` replaces
+    an earlier one. A line that does not parse (a run killed while writing it) is
+    dropped when the journal is read.
+
+    Parameters
+    ----------
+    folder : path-like
+        The output folder.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.path = Path(folder) / JOURNAL_NAME
+        self._fh: IO[str] | None = None
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        """Finished visits, keyed by visit id (``subject/visit``); the last line wins."""
+        entries: dict[str, dict[str, Any]] = {}
+        if not self.path.exists():
+            return entries
+        with open(self.path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.endswith("\n"):
+                    log.warning("journal %s: ignoring a torn last line %d", self.path, n)
+                    break
+                try:
+                    entry = json.loads(line)
+                    entries[str(entry["visit_id"])] = entry
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    log.warning("journal %s: ignoring unreadable line %d", self.path, n)
+        return entries
+
+    def rewrite(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the journal atomically by ``entries`` (drops stale and torn lines)."""
+        self.close()
+        with atomic_write(self.path, "w") as fh:
+            for entry in entries:
+                fh.write(_dumps(entry))
+
+    def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Append finished visits and flush them to disk (``fsync``)."""
+        if self._fh is None:
+            self._fh = open(self.path, "a", encoding="utf-8", newline="")
+        text = "".join(_dumps(e) for e in entries)
+        if text:
+            self._fh.write(text)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _dumps(entry: Mapping[str, Any]) -> str:
+    def clean_rows(rows: Any) -> Any:
+        if isinstance(rows, Mapping):
+            return {k: _clean(v) for k, v in rows.items()}
+        return [{k: _clean(v) for k, v in r.items()} for r in rows]
+
+    obj = {k: (clean_rows(v) if k in ("visit", "views", "errors") else v) for k, v in entry.items()}
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _frame(
+    rows: list[Mapping[str, Any]], columns: tuple[str, ...], extra_prefix: str | None = None
+) -> pd.DataFrame:
+    df = pd.DataFrame(list(rows))
+    cols = list(columns)
+    if extra_prefix is not None:
+        cols += sorted(c for c in df.columns if c.startswith(extra_prefix) and c not in cols)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = pd.Series(dtype="object")
+    return df[cols]
+
+
+def tables_from_entries(
+    entries: Iterable[Mapping[str, Any]], extra_errors: Iterable[Mapping[str, Any]] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Build the visits, views and errors tables from journal entries.
+
+    Rows are sorted by subject and visit (views by view order), so the tables do not
+    depend on the order in which visits finished.
+    """
+    visits: list[Mapping[str, Any]] = []
+    views: list[Mapping[str, Any]] = []
+    errors: list[Mapping[str, Any]] = list(extra_errors)
+    for e in entries:
+        visits.append(e["visit"])
+        views.extend(e["views"])
+        errors.extend(e["errors"])
+    vdf = _frame(visits, VISIT_COLUMNS)
+    for c in (*(f"{v}_pct" for v in VIEWS), "salt"):
+        vdf[c] = pd.to_numeric(vdf[c], errors="coerce").astype("float64")
+    vdf["aa_iga"] = pd.to_numeric(vdf["aa_iga"], errors="coerce").astype("Int64")
+    for c in (
+        "subject",
+        "visit",
+        "band",
+        "status",
+        "views_missing",
+        "message",
+        "model_name",
+        "model_sha256",
+    ):
+        vdf[c] = vdf[c].astype("string")
+    vdf = vdf.sort_values(["subject", "visit"], kind="stable").reset_index(drop=True)
+    wdf = _frame(views, VIEW_COLUMNS, extra_prefix="q_")
+    order = {v: i for i, v in enumerate(VIEWS)}
+    if len(wdf):
+        wdf = (
+            wdf.assign(_o=wdf["view"].map(order))
+            .sort_values(["subject", "visit", "_o", "path"], kind="stable")
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+    edf = _frame(errors, ERROR_COLUMNS)
+    if len(edf):
+        edf = edf.sort_values(
+            ["subject", "visit", "file", "error_type"], kind="stable", na_position="first"
+        )
+        edf = edf.reset_index(drop=True)
+    return vdf, wdf, edf
+
+
+def write_tables(
+    folder: str | os.PathLike[str],
+    visits: pd.DataFrame,
+    views: pd.DataFrame,
+    errors: pd.DataFrame,
+    *,
+    parquet: bool = True,
+    on_write: Callable[[str], None] | None = None,
+) -> None:
+    """Write ``visits.csv`` (+ ``.parquet``), ``views.csv`` and ``errors.csv`` atomically."""
+    out = Path(folder)
+    for name, df in (("visits.csv", visits), ("views.csv", views), ("errors.csv", errors)):
+        atomic_write_text(out / name, df.to_csv(index=False, lineterminator="\n"))
+        if on_write:
+            on_write(name)
+    if parquet:
+        with atomic_write(out / "visits.parquet", "wb") as fh:
+            visits.to_parquet(fh, index=False)
+        if on_write:
+            on_write("visits.parquet")
