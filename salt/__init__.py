@@ -42,6 +42,18 @@ _LAZY: dict[str, tuple[str, str]] = {
     "score_folder": ("salt.engine", "score_folder"),
     "VisitResult": ("salt.engine", "VisitResult"),
     "ViewResult": ("salt.engine", "ViewResult"),
+    "change_from_baseline": ("salt.trial", "change_from_baseline"),
+    "responders": ("salt.trial", "responders"),
+    "response_rates": ("salt.trial", "response_rates"),
+    "wilson_interval": ("salt.trial", "wilson_interval"),
+    "time_to_response": ("salt.trial", "time_to_response"),
+    "durable_response": ("salt.trial", "durable_response"),
+    "relapse": ("salt.trial", "relapse"),
+    "eligibility": ("salt.trial", "eligibility"),
+    "icc": ("salt.agreement", "icc"),
+    "bland_altman": ("salt.agreement", "bland_altman"),
+    "band_kappa": ("salt.agreement", "band_kappa"),
+    "agreement_summary": ("salt.agreement", "agreement_summary"),
 }
 
 __all__ = [
