@@ -1,0 +1,143 @@
+"""Colours of skin, hair and clothes, and the drawing of hair strands.
+
+Skin albedos follow the Fitzpatrick scale I-VI (sRGB, 0-255, typical values of
+forehead skin); hair colours are a base colour, a highlight and an optional
+second strand colour (grey = dark strands mixed with white ones).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["HAIR_COLOURS", "SKIN_TONES", "draw_strands"]
+
+#: Fitzpatrick type -> sRGB albedo of skin (0-255).
+SKIN_TONES: dict[str, tuple[int, int, int]] = {
+    "I": (242, 208, 190),
+    "II": (228, 186, 160),
+    "III": (205, 158, 124),
+    "IV": (170, 120, 86),
+    "V": (120, 80, 56),
+    "VI": (74, 50, 38),
+}
+
+#: Hair colour -> (base sRGB, highlight sRGB, second strand sRGB, share of second strands).
+HAIR_COLOURS: dict[
+    str, tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int], float]
+] = {
+    "black": ((22, 19, 18), (70, 66, 64), (30, 26, 24), 0.0),
+    "brown": ((62, 40, 26), (140, 104, 76), (40, 27, 20), 0.3),
+    "blond": ((168, 132, 86), (226, 200, 150), (130, 98, 62), 0.3),
+    "red": ((122, 54, 28), (196, 110, 66), (90, 40, 22), 0.3),
+    "grey": ((52, 48, 46), (150, 148, 146), (200, 198, 195), 0.55),
+    "white": ((205, 202, 196), (240, 238, 234), (150, 146, 140), 0.25),
+}
+
+
+def draw_strands(
+    img: npt.NDArray[np.uint8],
+    roots: npt.NDArray[np.float32],
+    flow: npt.NDArray[np.float32],
+    valid: npt.NDArray[np.bool_],
+    lengths: npt.NDArray[np.float32],
+    colours: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+    *,
+    steps: int = 4,
+    curl: float = 0.15,
+    thickness: int = 1,
+    bins: int = 10,
+) -> None:
+    """Draw hair strands that follow a flow field, in place.
+
+    Parameters
+    ----------
+    img : ndarray of uint8, shape (H, W, 3)
+        Image to draw on.
+    roots : ndarray of float32, shape (N, 2)
+        Root positions (column, row) in pixels.
+    flow : ndarray of float32, shape (H, W, 2)
+        Image displacement in pixels of one cm of hair at each pixel.
+    valid : ndarray of bool, shape (H, W)
+        Where ``flow`` is defined; outside it a strand keeps its last direction.
+    lengths : ndarray of float32, shape (N,)
+        Strand lengths in cm.
+    colours : ndarray of float32, shape (N, 3)
+        Colour of each strand (0-255); quantised into ``bins`` groups for speed.
+    rng : numpy.random.Generator
+        Source of randomness for the curl.
+    steps : int, default 4
+        Segments per strand.
+    curl : float, default 0.15
+        Standard deviation of the turn per segment, radians.
+    thickness : int, default 1
+        Line thickness in pixels.
+    bins : int, default 10
+        Number of colour groups (one ``cv2.polylines`` call each).
+    """
+    n = len(roots)
+    if n == 0:
+        return
+    h, w = valid.shape
+    pts = np.empty((n, steps + 1, 2), dtype=np.float32)
+    pos = roots.astype(np.float32).copy()
+    pts[:, 0] = pos
+    last = np.zeros((n, 2), dtype=np.float32)
+    seg = (lengths / steps).astype(np.float32)
+    turn = rng.normal(0.0, curl, size=(n, steps)).astype(np.float32)
+    sweep = rng.normal(0.0, curl, size=n).astype(np.float32)
+    for k in range(steps):
+        ix = np.clip(pos[:, 0].round().astype(np.int32), 0, w - 1)
+        iy = np.clip(pos[:, 1].round().astype(np.int32), 0, h - 1)
+        ok = valid[iy, ix]
+        d = np.where(ok[:, None], flow[iy, ix], last)
+        last = d
+        ang = turn[:, k] + sweep * k
+        ca, sa = np.cos(ang), np.sin(ang)
+        step = np.stack([ca * d[:, 0] - sa * d[:, 1], sa * d[:, 0] + ca * d[:, 1]], axis=1)
+        pos = pos + step * seg[:, None]
+        pts[:, k + 1] = pos
+    ipts = np.round(pts * 4).astype(np.int32)  # shift=2: quarter-pixel precision
+    lum = colours.mean(axis=1)
+    lo, hi = float(lum.min()), float(lum.max())
+    if hi - lo < 1e-3:
+        group = np.zeros(n, dtype=np.int64)
+    else:
+        group = np.minimum(((lum - lo) / (hi - lo) * bins).astype(np.int64), bins - 1)
+    for g in np.unique(group):
+        sel = group == g
+        col = colours[sel].mean(axis=0)
+        cv2.polylines(
+            img,
+            list(ipts[sel]),
+            False,
+            tuple(float(x) for x in col),
+            thickness=thickness,
+            lineType=cv2.LINE_AA,
+            shift=2,
+        )
+
+
+def colour_temperature_gains(kelvin: float) -> npt.NDArray[np.float32]:
+    """Approximate RGB gains of a light of a colour temperature, normalised to green.
+
+    Parameters
+    ----------
+    kelvin : float
+        Colour temperature in K (2500-9000).
+
+    Returns
+    -------
+    ndarray of float32, shape (3,)
+        Multipliers for R, G, B.
+    """
+    t = kelvin / 100.0
+    r = 255.0 if t <= 66 else 329.7 * (t - 60) ** -0.1332
+    g = 99.47 * math.log(t) - 161.1 if t <= 66 else 288.1 * (t - 60) ** -0.0755
+    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5 * math.log(t - 10) - 305.0)
+    rgb = np.clip(np.array([r, g, b], dtype=np.float32), 1.0, 255.0)
+    return rgb / rgb[1]

@@ -1,0 +1,787 @@
+"""Render one synthetic visit: four photos of one head and their exact labels.
+
+:func:`render_visit` draws a subject (head shape, hairline, skin tone, hair
+colour, length and curl, a hair-loss map of a subtype), places the four SALT
+cameras, ray casts the head, labels every pixel (0 not scalp, 1 scalp with
+terminal hair, 2 hairless scalp), paints skin, hair strands and background, and
+applies camera effects. The truth (per-view percentages and SALT) is computed
+from the rendered labels with :func:`salt.view_loss_percent` and
+:func:`salt.salt_score`, so it agrees with the masks exactly.
+
+Randomness comes from two streams derived from the seed: one for the scene
+(the same for every image size) and one per view for the drawing, so a seed
+gives the same subject at 256 and at 512 pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from salt.errors import BadValueError
+from salt.scoring import salt_score, view_loss_percent
+from salt.synth.appearance import (
+    HAIR_COLOURS,
+    SKIN_TONES,
+    colour_temperature_gains,
+    draw_strands,
+)
+from salt.synth.head import (
+    OBJECTS,
+    Camera,
+    Head,
+    Hit,
+    hairline_height,
+    random_head,
+    raycast,
+    view_camera,
+)
+from salt.synth.lossmap import SUBTYPES, LossMap, Patch, random_lossmap
+from salt.views import VIEW_WEIGHTS, VIEWS
+
+__all__ = ["Subject", "SyntheticVisit", "random_subject", "render_subject", "render_visit"]
+
+log = logging.getLogger(__name__)
+
+_CLOTHES = np.array(
+    [
+        [30, 30, 34],
+        [220, 220, 224],
+        [40, 52, 90],
+        [120, 120, 124],
+        [90, 30, 34],
+        [60, 80, 60],
+        [150, 130, 100],
+        [70, 100, 150],
+        [200, 180, 150],
+        [20, 20, 20],
+    ],
+    dtype=np.float64,
+)
+_HAIR_WEIGHTS = {
+    "black": 0.3,
+    "brown": 0.3,
+    "blond": 0.12,
+    "red": 0.06,
+    "grey": 0.14,
+    "white": 0.08,
+}
+
+
+@dataclass
+class SyntheticVisit:
+    """Four synthetic photos of one visit and their exact ground truth.
+
+    Attributes
+    ----------
+    photos : dict of str to ndarray
+        View -> RGB photo, uint8, shape (H, W, 3).
+    labels : dict of str to ndarray
+        View -> class map, uint8, shape (H, W): 0 not scalp (background, face,
+        ears, neck, clothes), 1 scalp with terminal hair, 2 hairless scalp
+        (vellus regrowth counts as hairless).
+    percents : dict of str to float
+        View -> percent of that view's scalp that is hairless, from ``labels``.
+    salt : float
+        SALT score from ``percents`` (0-100).
+    params : dict
+        JSON-serialisable parameters used (seed, subtype, skin tone, hair
+        colour, hair length, cameras, lighting, camera effects, loss map).
+    """
+
+    photos: dict[str, npt.NDArray[np.uint8]]
+    labels: dict[str, npt.NDArray[np.uint8]]
+    percents: dict[str, float]
+    salt: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subtype(self) -> str:
+        """Subtype of the hair-loss map."""
+        return str(self.params["subtype"])
+
+
+@dataclass
+class Subject:
+    """Everything about a synthetic person that stays fixed across visits.
+
+    Attributes
+    ----------
+    head : Head
+        Geometry and hairline.
+    lossmap : LossMap
+        Loss field; its threshold sets the extent of loss at a visit.
+    look : dict
+        Skin tone, hair colour, length, curl, density, whorl, clothes colour.
+    """
+
+    head: Head
+    lossmap: LossMap
+    look: dict[str, Any]
+
+
+def random_subject(
+    rng: np.random.Generator,
+    *,
+    subtype: str | None = None,
+    skin_tone: str | None = None,
+    hair_colour: str | None = None,
+    hair_length: float | None = None,
+    patches: Sequence[Patch] | None = None,
+) -> Subject:
+    """Draw a subject: head, loss map and appearance.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of randomness.
+    subtype : str, optional
+        One of ``patchy``, ``ophiasis``, ``totalis``, ``diffuse``, ``none``.
+        Random (weights :data:`salt.synth.SUBTYPES`) if None.
+    skin_tone : str, optional
+        Fitzpatrick type ``"I"`` .. ``"VI"``; random if None.
+    hair_colour : str, optional
+        One of :data:`salt.synth.HAIR_COLOURS`; random if None.
+    hair_length : float, optional
+        Terminal hair length in cm; random (0.8-20) if None.
+    patches : sequence of Patch, optional
+        Explicit patches (implies subtype ``patchy``).
+
+    Returns
+    -------
+    Subject
+    """
+    head = random_head(rng)
+    if patches is not None:
+        subtype = "patchy"
+    sub = subtype or str(rng.choice(list(SUBTYPES), p=np.array(list(SUBTYPES.values()))))
+    if sub not in SUBTYPES:
+        raise BadValueError(f"unknown subtype {sub!r}: expected one of {list(SUBTYPES)}")
+    lossmap = random_lossmap(
+        rng,
+        sub,
+        head.hairline,
+        head.hairline_wave,
+        patches=None if patches is None else list(patches),
+    )
+    tone = skin_tone or str(rng.choice(list(SKIN_TONES)))
+    if tone not in SKIN_TONES:
+        raise BadValueError(f"unknown skin tone {tone!r}: expected one of {list(SKIN_TONES)}")
+    colour = hair_colour or str(
+        rng.choice(list(_HAIR_WEIGHTS), p=np.array(list(_HAIR_WEIGHTS.values())))
+    )
+    if colour not in HAIR_COLOURS:
+        raise BadValueError(f"unknown hair colour {colour!r}: expected one of {list(HAIR_COLOURS)}")
+    length = float(
+        hair_length
+        if hair_length is not None
+        else rng.choice(
+            [rng.uniform(0.8, 3.0), rng.uniform(3.0, 8.0), rng.uniform(8.0, 20.0)],
+            p=[0.45, 0.4, 0.15],
+        )
+    )
+    if not 0.1 <= length <= 60:
+        raise BadValueError(f"hair_length must be within 0.1-60 cm, got {length}")
+    whorl = np.array([rng.normal(0, 0.15), rng.uniform(-0.55, -0.2), 1.0])
+    whorl /= np.linalg.norm(whorl)
+    look = {
+        "skin_tone": tone,
+        "hair_colour": colour,
+        "hair_length_cm": length,
+        "curl": float(rng.choice([rng.uniform(0.02, 0.12), rng.uniform(0.3, 0.8)], p=[0.8, 0.2])),
+        "density": float(rng.uniform(0.75, 1.0)),
+        "gravity": float(np.clip(length / 8.0, 0.1, 2.5) * rng.uniform(0.6, 1.4)),
+        "whorl": [float(x) for x in whorl],
+        "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
+        "clothes": [
+            float(x) for x in _CLOTHES[int(rng.integers(len(_CLOTHES)))] * rng.uniform(0.7, 1.15)
+        ],
+        "regrowth": float(rng.choice([0.0, rng.uniform(0.2, 1.0)], p=[0.55, 0.45])),
+        "exclamation": float(rng.choice([0.0, rng.uniform(0.3, 1.0)], p=[0.6, 0.4])),
+    }
+    return Subject(head=head, lossmap=lossmap, look=look)
+
+
+def _scene_draws(
+    rng: np.random.Generator, size: int, camera_overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Per-visit draws: cameras, light, photo effects (independent of ``size``)."""
+    cams: dict[str, Camera] = {}
+    cam_params: dict[str, dict[str, float]] = {}
+    for view in VIEWS:
+        cam, cp = view_camera(
+            view,
+            rng,
+            size,
+            elevation=camera_overrides.get("elevation"),
+            fill=camera_overrides.get("fill"),
+        )
+        cams[view] = cam
+        cam_params[view] = cp
+    light = {
+        "key": [
+            float(rng.uniform(-0.8, 0.8)),
+            float(rng.uniform(-0.1, 0.9)),
+            float(rng.uniform(0.3, 1.0)),
+        ],
+        "ambient": float(rng.uniform(0.25, 0.6)),
+        "kelvin": float(rng.uniform(2800, 7500)),
+        "exposure": float(rng.uniform(0.8, 1.25)),
+        "flash": float(rng.random() < 0.4),
+        "flash_strength": float(rng.uniform(0.2, 0.7)),
+        "shine": float(rng.uniform(0.1, 0.5)),
+    }
+    effects = {
+        "blur": float(rng.choice([rng.uniform(0.0, 0.6), rng.uniform(0.6, 2.0)], p=[0.75, 0.25])),
+        "motion": float(rng.choice([0.0, rng.uniform(2.0, 7.0)], p=[0.85, 0.15])),
+        "motion_angle": float(rng.uniform(0, 180)),
+        "noise": float(rng.uniform(1.0, 6.0)),
+        "jpeg": int(rng.integers(55, 96)),
+        "vignette": float(rng.uniform(0.0, 0.35)),
+        "bg_seed": int(rng.integers(0, 2**31 - 1)),
+    }
+    return {"cams": cams, "cameras": cam_params, "light": light, "effects": effects}
+
+
+def _labels(
+    hit: Hit, head: Head, lossmap: LossMap
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """Scalp label map (0/1) of one view and the loss field at its scalp pixels.
+
+    The field values are in row-major order of the scalp pixels, the order of
+    ``label[label == 1]``.
+    """
+    s = hit.sphere
+    cran = hit.kind == OBJECTS["cranium"]
+    phi = np.arctan2(s[:, 0], s[:, 1])
+    scalp = cran & (s[:, 2] > hairline_height(phi, head.hairline, head.hairline_wave))
+    label = np.zeros(hit.obj.shape, dtype=np.uint8)
+    label[hit.rows[scalp], hit.cols[scalp]] = 1
+    values = lossmap.field(s[scalp])
+    return label, values
+
+
+def threshold_for_target(fields: Mapping[str, npt.NDArray[np.float32]], target: float) -> float:
+    """Threshold ``q`` of a loss field that gives a target SALT on rendered views.
+
+    Parameters
+    ----------
+    fields : mapping of str to ndarray of float32
+        View -> loss-field values at that view's scalp pixels.
+    target : float
+        Wanted SALT, 0-100.
+
+    Returns
+    -------
+    float
+        ``q`` such that the SALT of ``field > q`` is as close to ``target`` as the
+        pixels allow.
+    """
+    vals = []
+    wts = []
+    for view, f in fields.items():
+        vals.append(f)
+        wts.append(np.full(len(f), VIEW_WEIGHTS[view] / max(len(f), 1)))
+    v = np.concatenate(vals)
+    w = np.concatenate(wts)
+    order = np.argsort(-v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w)
+    goal = target / 100.0
+    if goal <= 0:
+        return float(v[0] + 1.0)
+    k = int(np.searchsorted(cum, goal - 1e-12))
+    if k >= len(v) - 1:
+        return float(v[-1] - 1.0)
+    # bald = field > q includes indices 0..k
+    lo_idx = k if abs(cum[k] - goal) <= abs((cum[k - 1] if k else 0.0) - goal) else k - 1
+    if lo_idx < 0:
+        return float(v[0] + 1.0)
+    return float((v[lo_idx] + v[lo_idx + 1]) / 2)
+
+
+def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
+    """Paint a blurred room: wall colour, a few furniture-like blocks, a light gradient."""
+    rng = np.random.default_rng(seed)
+    palette = np.array(
+        [
+            [225, 222, 215],
+            [240, 238, 232],
+            [200, 190, 170],
+            [170, 160, 150],
+            [120, 110, 100],
+            [90, 80, 70],
+            [150, 170, 190],
+            [200, 210, 205],
+            [60, 55, 50],
+            [230, 215, 190],
+            [140, 100, 70],
+        ],
+        dtype=np.float32,
+    )
+    m = max(16, size // 4)
+    base = palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.1)
+    img = np.empty((m, m, 3), dtype=np.float32)
+    img[:] = base
+    for _ in range(int(rng.integers(0, 5))):
+        c = palette[rng.integers(len(palette))] * rng.uniform(0.6, 1.1)
+        x0, y0 = rng.integers(-m // 4, m, size=2)
+        x1, y1 = x0 + rng.integers(m // 8, m), y0 + rng.integers(m // 8, m)
+        cv2.rectangle(img, (int(x0), int(y0)), (int(x1), int(y1)), tuple(float(x) for x in c), -1)
+    g = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.9, 1.2), m, dtype=np.float32)
+    img *= g[:, None, None] if rng.random() < 0.5 else g[None, :, None]
+    img = cv2.GaussianBlur(img, (0, 0), m / 80 + 0.5)
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def _flow(
+    hit: Hit,
+    cam: Camera,
+    sel: npt.NDArray[np.bool_],
+    look: Mapping[str, Any],
+    axes: tuple[float, float, float],
+) -> npt.NDArray[np.float32]:
+    """Image displacement (pixels) of 1 cm of combed hair at the selected hit pixels.
+
+    Hair runs on the surface away from the crown whorl, pulled down by gravity
+    (long hair); the 3D tangent is projected through the pinhole camera.
+    """
+    s = hit.sphere[sel]
+    w = np.asarray(look["whorl"], dtype=np.float32)
+    t = (s - w) - np.einsum("ij,ij->i", s - w, s)[:, None] * s
+    t /= np.sqrt(np.einsum("ij,ij->i", t, t))[:, None] + 1e-6
+    down = s[:, 2:3] * s
+    down[:, 2] -= 1.0  # tangential part of (0, 0, -1)
+    t = t + np.float32(look["gravity"]) * down
+    d = t * np.asarray(axes, dtype=np.float32)
+    d /= np.sqrt(np.einsum("ij,ij->i", d, d))[:, None] + 1e-6
+    fw, rt, up = (v.astype(np.float32) for v in (cam.forward, cam.right, cam.up))
+    x = hit.point[sel] - cam.origin.astype(np.float32)
+    z = x @ fw
+    dz = d @ fw
+    f = np.float32(cam.focal) / (z * z)
+    du = f * ((d @ rt) * z - (x @ rt) * dz)
+    dv = -f * ((d @ up) * z - (x @ up) * dz)
+    return np.stack([du, dv], axis=1)
+
+
+def _pow2k(x: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+    """``x ** (2 ** k)`` by repeated squaring (much faster than ``np.power``)."""
+    y = x * x
+    for _ in range(k - 1):
+        y *= y
+    return y
+
+
+def _render_view(
+    view: str,
+    subject: Subject,
+    scene: Mapping[str, Any],
+    hit: Hit,
+    label: npt.NDArray[np.uint8],
+    field_map: npt.NDArray[np.float32],
+    threshold: float,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.uint8]:
+    """Paint one photo: skin, clothes, background, hair, then camera effects."""
+    cam: Camera = scene["cams"][view]
+    size = cam.size
+    look = subject.look
+    light = scene["light"]
+    eff = scene["effects"]
+    scale = size / 512.0
+    ii, jj, kind = hit.rows, hit.cols, hit.kind
+    index = np.full((size, size), -1, dtype=np.int32)  # pixel -> position in the hit arrays
+    index[ii, jj] = np.arange(len(ii), dtype=np.int32)
+
+    # shading: Lambert key light + ambient, Blinn-Phong shine on bare skin, optional flash
+    k = light["key"]
+    ldir = k[0] * cam.right + k[1] * cam.up - k[2] * cam.forward
+    ldir = (ldir / np.linalg.norm(ldir)).astype(np.float32)
+    gains = colour_temperature_gains(light["kelvin"]) * np.float32(light["exposure"])
+    nrm = hit.normal
+    vdir = hit.view_dir
+    amb = np.float32(light["ambient"])
+    shade_f = np.maximum(nrm @ ldir, 0.0)
+    shade_f *= 1 - amb
+    shade_f += amb
+    half = vdir + ldir
+    half /= np.sqrt(np.einsum("ij,ij->i", half, half))[:, None] + 1e-6
+    ndh_f = np.maximum(np.einsum("ij,ij->i", nrm, half), 0.0)
+    ndv_f = np.maximum(np.einsum("ij,ij->i", nrm, vdir), 0.0)
+    skin = np.asarray(SKIN_TONES[look["skin_tone"]], dtype=np.float32) * np.asarray(
+        look["skin_jitter"], dtype=np.float32
+    )
+    table = np.zeros((len(OBJECTS), 3), dtype=np.float32)
+    table[OBJECTS["cranium"]] = skin * np.array([1.03, 1.0, 0.98], dtype=np.float32)
+    table[OBJECTS["face"]] = skin
+    table[OBJECTS["nose"]] = skin * np.array([1.04, 0.97, 0.95], dtype=np.float32)
+    table[OBJECTS["ear"]] = skin * np.array([1.06, 0.95, 0.93], dtype=np.float32)
+    table[OBJECTS["neck"]] = skin * 0.94
+    table[OBJECTS["torso"]] = np.asarray(look["clothes"], dtype=np.float32)
+    table[OBJECTS["hand"]] = skin
+    lab_f = label[ii, jj]
+    shine = np.float32(light["shine"])
+    spec_w = np.where(lab_f == 2, shine, 0.12 * shine).astype(np.float32)
+    spec_w[kind == OBJECTS["torso"]] = 0.0
+    spec = spec_w * _pow2k(ndh_f, 5) * np.float32(255.0)
+    if light["flash"]:
+        spec += spec_w * np.float32(light["flash_strength"] * 2.0 * 255.0) * _pow2k(ndv_f, 6)
+        shade_f = shade_f * np.float32(0.8) + np.float32(0.35) * ndv_f
+    # soft darkening towards silhouettes (self-occlusion of the rounded head)
+    shade_f *= 0.75 + 0.25 * np.sqrt(ndv_f)
+    img = _background(size, eff["bg_seed"] + VIEWS.index(view))
+    img[ii, jj] = table[kind] * shade_f[:, None] + spec[:, None]
+
+    # hair density (terminal hair per unit area, 0-1) and the undercoat: the
+    # shadowed mass of hair seen between the strands
+    colours = HAIR_COLOURS[look["hair_colour"]]
+    base = np.asarray(colours[0], dtype=np.float32)
+    hi = np.asarray(colours[1], dtype=np.float32)
+    second = np.asarray(colours[2], dtype=np.float32)
+    share = colours[3]
+    dens = np.zeros((size, size), dtype=np.float32)
+    dens[label == 1] = look["density"]
+    if subject.lossmap.subtype == "diffuse":
+        scalp = label > 0
+        f = np.zeros((size, size), dtype=np.float32)
+        f[scalp] = field_map
+        thin = np.clip((f - (threshold - 0.5)) / 0.5, 0.0, 1.0)
+        dens = np.where(label == 1, dens * (1.0 - 0.6 * thin), dens)
+        dens[label == 2] = 0.08
+    cover = cv2.GaussianBlur(np.minimum(dens * 1.1, 0.93), (3, 3), 0)
+    cy, cx = np.nonzero(cover > 0.002)
+    cv = cover[cy, cx][:, None]
+    ci = index[cy, cx]
+    cshade = np.where(ci >= 0, shade_f[ci], amb)[:, None]
+    under = (base * 0.55 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * cshade)
+    img[cy, cx] = img[cy, cx] * (1 - cv) + under * cv
+
+    # hair strands: roots in haired scalp, following the combed flow field
+    csel = kind == OBJECTS["cranium"]
+    cran = np.zeros((size, size), dtype=bool)
+    cran[ii[csel], jj[csel]] = True
+    flow = np.zeros((size, size, 2), dtype=np.float32)
+    flow[ii[csel], jj[csel]] = _flow(hit, cam, csel, look, subject.head.cranium.axes)
+    length = look["hair_length_cm"]
+    vis_len = min(length, 9.0)  # long hair lies in overlapping layers; draw a visible stretch
+    hy, hx = np.nonzero(dens > 0)
+    fl = flow[hy, hx]
+    speed = np.hypot(fl[:, 0], fl[:, 1])
+    p_root = dens[hy, hx] * 2.2 / (speed * vis_len + 2.0)
+    keep = rng.random(len(hy), dtype=np.float32) < p_root
+    ys, xs = hy[keep], hx[keep]
+    n = len(xs)
+    roots = np.stack([xs, ys], axis=1).astype(np.float32)
+    roots += rng.random((n, 2), dtype=np.float32) - 0.5
+    strand_len = (vis_len * rng.uniform(0.5, 1.0, size=n)).astype(np.float32)
+    pick = rng.random(n) < share
+    col = np.where(pick[:, None], second[None], base[None])
+    ri = index[ys, xs]
+    sh = shade_f[ri][:, None] * rng.uniform(0.7, 1.25, size=(n, 1))
+    sheen = np.minimum(
+        _pow2k(ndh_f[ri], 3) * 1.2 + (light["flash"] * _pow2k(ndv_f[ri], 4)) * 0.6, 1.0
+    )[:, None]
+    col = (col * sh + (hi - base)[None] * sheen * rng.uniform(0.3, 1.0, size=(n, 1))).astype(
+        np.float32
+    )
+    canvas = np.clip(img, 0, 255).astype(np.uint8)
+    draw_strands(
+        canvas,
+        roots,
+        flow,
+        cran,
+        strand_len,
+        col,
+        rng,
+        steps=4 if vis_len < 4 else 6,
+        curl=look["curl"],
+        thickness=1 if size < 900 else 2,
+    )
+
+    # vellus regrowth and exclamation-mark hairs inside patches (still hairless)
+    bald = label == 2
+    if (look["regrowth"] > 0 or look["exclamation"] > 0) and bald.any():
+        if look["regrowth"] > 0:
+            by, bx = np.nonzero(bald)
+            fl = flow[by, bx]
+            p_v = look["regrowth"] * 0.9 / (np.hypot(fl[:, 0], fl[:, 1]) * 0.8 + 2.0)
+            keep = rng.random(len(by), dtype=np.float32) < p_v
+            vy, vx = by[keep], bx[keep]
+            if len(vx):
+                layer = canvas.copy()
+                vcol = np.clip(skin * 0.5 + np.array([235, 228, 215]) * 0.5, 0, 255)
+                vcols = vcol[None].astype(np.float32) * shade_f[index[vy, vx]][:, None]
+                draw_strands(
+                    layer,
+                    np.stack([vx, vy], 1).astype(np.float32),
+                    flow,
+                    cran,
+                    rng.uniform(0.3, 1.0, size=len(vx)).astype(np.float32),
+                    vcols,
+                    rng,
+                    steps=2,
+                    curl=0.4,
+                )
+                cv2.addWeighted(layer, 0.4, canvas, 0.6, 0, dst=canvas)
+        if look["exclamation"] > 0:
+            ring = cv2.dilate(
+                (label == 1).astype(np.uint8),
+                np.ones((5, 5), np.uint8),
+                iterations=max(1, int(3 * scale)),
+            )
+            ey, ex = np.nonzero(bald & (ring > 0))
+            keep = rng.random(len(ey), dtype=np.float32) < look["exclamation"] * 0.08
+            ey, ex = ey[keep], ex[keep]
+            if len(ex):
+                ecol = (base * 0.8)[None] * shade_f[index[ey, ex]][:, None]
+                draw_strands(
+                    canvas,
+                    np.stack([ex, ey], 1).astype(np.float32),
+                    flow,
+                    cran,
+                    rng.uniform(0.2, 0.5, size=len(ex)).astype(np.float32),
+                    ecol.astype(np.float32),
+                    rng,
+                    steps=1,
+                    curl=0.1,
+                )
+    return _camera_effects(canvas, eff, gains, scale, rng)
+
+
+def _camera_effects(
+    canvas: npt.NDArray[np.uint8],
+    eff: Mapping[str, Any],
+    gains: npt.NDArray[np.float32],
+    scale: float,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.uint8]:
+    """Light colour, vignetting, defocus and motion blur, sensor noise, JPEG."""
+    size = canvas.shape[0]
+    img = canvas.astype(np.float32)
+    if eff["vignette"] > 0:
+        fall = 1 - np.float32(eff["vignette"]) * _radial(size)
+        img *= fall[..., None] * gains.astype(np.float32)
+    else:
+        img *= gains.astype(np.float32)
+    sigma = eff["blur"] * scale
+    if sigma > 0.25:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    if eff["motion"] > 0:
+        klen = max(2, round(eff["motion"] * scale))
+        kern = np.zeros((klen * 2 + 1, klen * 2 + 1), dtype=np.float32)
+        a = math.radians(eff["motion_angle"])
+        dx, dy = klen * math.cos(a), klen * math.sin(a)
+        cv2.line(kern, (int(klen - dx), int(klen - dy)), (int(klen + dx), int(klen + dy)), 1.0, 1)
+        kern /= kern.sum()
+        img = cv2.filter2D(img, -1, kern)
+    img += _noise_bank(size, rng) * np.float32(eff["noise"])
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, eff["jpeg"]]
+    )
+    if ok:
+        out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _noise_tile(size: int) -> npt.NDArray[np.float32]:
+    tile = np.random.default_rng(size).standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
+    tile.flags.writeable = False
+    return tile
+
+
+def _noise_bank(size: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+    """Return unit Gaussian sensor noise (size, size, 3): a random crop of a fixed tile."""
+    if size > 1024:
+        return rng.standard_normal((size, size, 3), dtype=np.float32)
+    y, x = rng.integers(0, size, size=2)
+    return _noise_tile(size)[y : y + size, x : x + size]
+
+
+@functools.lru_cache(maxsize=8)
+def _radial(size: int) -> npt.NDArray[np.float32]:
+    """Vignetting profile: 0 in the centre, 1 in the corners."""
+    c = (np.arange(size, dtype=np.float32) + 0.5 - size / 2) / (size / 2)
+    r2 = c[None, :] ** 2 + c[:, None] ** 2
+    out = np.clip(r2 - 0.3, 0, None) / 1.7
+    out.flags.writeable = False
+    return out
+
+
+def render_subject(
+    subject: Subject,
+    seed: int,
+    *,
+    size: int = 512,
+    target_salt: float | None = None,
+    threshold: float | None = None,
+    camera: Mapping[str, Any] | None = None,
+    visit_key: int = 0,
+) -> SyntheticVisit:
+    """Photograph a subject at one visit.
+
+    Parameters
+    ----------
+    subject : Subject
+        The person (see :func:`random_subject`).
+    seed : int
+        Seed of the visit's cameras, light and camera effects.
+    size : int, default 512
+        Side of the square photos in pixels (32-4096).
+    target_salt : float, optional
+        Wanted SALT (0-100): the loss field's threshold is chosen from the
+        rendered scalp pixels so that the SALT of the labels is as close as the
+        pixels allow (ignored for ``none`` and ``totalis``).
+    threshold : float, optional
+        Explicit loss-field threshold (overrides the subject's).
+    camera : mapping, optional
+        Overrides for :func:`salt.synth.head.view_camera` (``elevation``, ``fill``).
+    visit_key : int, default 0
+        Extra key of the drawing stream (visits of one subject differ).
+
+    Returns
+    -------
+    SyntheticVisit
+    """
+    if not 32 <= size <= 4096:
+        raise BadValueError(f"size must be within 32-4096 pixels, got {size}")
+    scene_rng = np.random.default_rng([seed, 7, visit_key])
+    scene = _scene_draws(scene_rng, size, camera or {})
+    lm = subject.lossmap
+    hits: dict[str, Hit] = {}
+    labels: dict[str, npt.NDArray[np.uint8]] = {}
+    fields: dict[str, npt.NDArray[np.float32]] = {}
+    for view in VIEWS:
+        hit = raycast(subject.head.parts, scene["cams"][view])
+        label, values = _labels(hit, subject.head, lm)
+        hits[view], labels[view], fields[view] = hit, label, values
+    q = lm.threshold if threshold is None else float(threshold)
+    if target_salt is not None and lm.subtype not in ("none", "totalis"):
+        if not 0.0 <= target_salt <= 100.0:
+            raise BadValueError(f"target_salt must be within 0-100, got {target_salt}")
+        q = threshold_for_target(fields, target_salt)
+    for view in VIEWS:
+        lab = labels[view]
+        lab[lab == 1] = np.where(fields[view] > q, 2, 1).astype(np.uint8)
+    photos: dict[str, npt.NDArray[np.uint8]] = {}
+    for i, view in enumerate(VIEWS):
+        rng = np.random.default_rng([seed, 11, visit_key, i])
+        photos[view] = _render_view(
+            view, subject, scene, hits[view], labels[view], fields[view], q, rng
+        )
+    percents = {v: view_loss_percent(labels[v] > 0, labels[v] == 2) for v in VIEWS}
+    score = salt_score(percents)
+    params: dict[str, Any] = {
+        "seed": int(seed),
+        "size": int(size),
+        "subtype": lm.subtype,
+        **subject.look,
+        "lossmap": {**lm.params(), "threshold": float(q)},
+        "target_salt": None if target_salt is None else float(target_salt),
+        "cameras": scene["cameras"],
+        "light": scene["light"],
+        "effects": scene["effects"],
+    }
+    return SyntheticVisit(
+        photos=photos, labels=labels, percents=percents, salt=score, params=params
+    )
+
+
+def render_visit(
+    seed: int,
+    *,
+    size: int = 512,
+    subtype: str | None = None,
+    target_salt: float | None = None,
+    salt_uniform: bool = False,
+    skin_tone: str | None = None,
+    hair_colour: str | None = None,
+    hair_length: float | None = None,
+    patches: Sequence[Patch] | None = None,
+    camera: Mapping[str, Any] | None = None,
+) -> SyntheticVisit:
+    """Render a synthetic visit: four photos of one head with exact labels and SALT.
+
+    Parameters
+    ----------
+    seed : int
+        Seed; the same seed and options give identical output.
+    size : int, default 512
+        Side of the square photos in pixels.
+    subtype : str, optional
+        ``patchy``, ``ophiasis``, ``totalis``, ``diffuse`` or ``none``; random if None.
+    target_salt : float, optional
+        Wanted SALT (0-100); the loss grows or shrinks to reach it (to within
+        the pixel resolution; ``none`` gives 0 and ``totalis`` 100 whatever the target).
+    salt_uniform : bool, default False
+        Draw the target SALT uniformly over 0-100 (and a subtype that can reach
+        it unless ``subtype`` is given): training sets with SALT spread evenly.
+    skin_tone : str, optional
+        Fitzpatrick ``"I"``-``"VI"``; random if None.
+    hair_colour : str, optional
+        ``black``, ``brown``, ``blond``, ``red``, ``grey`` or ``white``; random if None.
+    hair_length : float, optional
+        Terminal hair length in cm; random if None.
+    patches : sequence of Patch, optional
+        Explicit patches (implies ``patchy``; no border noise).
+    camera : mapping, optional
+        Camera overrides: ``elevation`` (degrees), ``fill`` (head width / image width).
+
+    Returns
+    -------
+    SyntheticVisit
+        ``photos`` and ``labels`` per view, ``percents``, ``salt`` and ``params``.
+
+    Raises
+    ------
+    BadValueError
+        If an option is out of range or unknown.
+
+    Examples
+    --------
+    >>> from salt.synth import render_visit
+    >>> v = render_visit(3, size=64, subtype="totalis")
+    >>> v.salt
+    100.0
+    """
+    rng = np.random.default_rng([seed, 1])
+    if salt_uniform and target_salt is None:
+        target_salt = float(rng.uniform(0.0, 100.0))
+        if subtype is None and patches is None:
+            if target_salt < 0.5:
+                subtype = "none"
+            elif target_salt > 99.5:
+                subtype = "totalis"
+            else:
+                options = (
+                    ["patchy", "diffuse", "ophiasis"] if target_salt < 55 else ["patchy", "diffuse"]
+                )
+                probs = [0.6, 0.25, 0.15] if target_salt < 55 else [0.7, 0.3]
+                subtype = str(rng.choice(options, p=probs))
+    elif target_salt is not None and subtype is None and patches is None:
+        subtype = (
+            "none"
+            if target_salt <= 0
+            else "totalis"
+            if target_salt >= 100
+            else str(rng.choice(["patchy", "diffuse"], p=[0.75, 0.25]))
+        )
+    subject = random_subject(
+        rng,
+        subtype=subtype,
+        skin_tone=skin_tone,
+        hair_colour=hair_colour,
+        hair_length=hair_length,
+        patches=patches,
+    )
+    return render_subject(subject, seed, size=size, target_salt=target_salt, camera=camera)
