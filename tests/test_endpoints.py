@@ -307,10 +307,19 @@ def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "nope.csv: no such file" in capsys.readouterr().err
 
 
-def test_cli_missing_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_creates_output_folder(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
-    assert main(["endpoints", str(path), "-o", str(tmp_path / "no" / "out.csv")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    out = tmp_path / "new" / "sub" / "out.csv"
+    assert main(["endpoints", str(path), "-o", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 5
+
+
+def test_cli_unwritable_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["endpoints", str(path), "-o", str(blocker / "out.csv")]) == 2
+    assert "cannot create folder" in capsys.readouterr().err
 
 
 def test_cli_subprocess_exit_code_and_message(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output",
         type=Path,
         default=None,
-        help="output CSV (written atomically); standard output when omitted",
+        help="output CSV (written atomically, folders created); standard output when omitted",
     )
     parser.add_argument(
         "--baseline",
@@ -173,8 +173,10 @@ def score_table(table: pd.DataFrame, *, source: str = "table") -> pd.DataFrame:
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{path}: folder {folder} does not exist; create it first")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create folder {folder} ({exc.strerror})") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", newline="") as handle:
