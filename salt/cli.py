@@ -25,6 +25,7 @@ EXIT_FAILURES = 1  #: the run finished but some inputs failed (see errors.csv)
 EXIT_ERROR = 2  #: bad arguments or input; nothing (more) was done
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "salt.commands.synth",
     "salt.commands.endpoints",
     "salt.commands.train",
     "salt.commands.finetune",

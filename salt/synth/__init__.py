@@ -8,6 +8,14 @@ convention with mask PNGs and a ``truth.csv``.
 from __future__ import annotations
 
 from salt.synth.appearance import HAIR_COLOURS, SKIN_TONES
+from salt.synth.dataset import (
+    TRAJECTORIES,
+    trajectory,
+    visit_seed,
+    write_dataset,
+    write_longitudinal,
+    write_visit,
+)
 from salt.synth.lossmap import SUBTYPES, Patch
 from salt.synth.visit import Subject, SyntheticVisit, random_subject, render_subject, render_visit
 
@@ -15,10 +23,16 @@ __all__ = [
     "HAIR_COLOURS",
     "SKIN_TONES",
     "SUBTYPES",
+    "TRAJECTORIES",
     "Patch",
     "Subject",
     "SyntheticVisit",
     "random_subject",
     "render_subject",
     "render_visit",
+    "trajectory",
+    "visit_seed",
+    "write_dataset",
+    "write_longitudinal",
+    "write_visit",
 ]

@@ -259,13 +259,14 @@ def _labels(
     The field values are in row-major order of the scalp pixels, the order of
     ``label[label == 1]``.
     """
-    s = hit.sphere
-    cran = hit.kind == OBJECTS["cranium"]
+    cran = np.flatnonzero(hit.kind == OBJECTS["cranium"])
+    s = hit.sphere[cran]
     phi = np.arctan2(s[:, 0], s[:, 1])
-    scalp = cran & (s[:, 2] > hairline_height(phi, head.hairline, head.hairline_wave))
+    above = s[:, 2] > hairline_height(phi, head.hairline, head.hairline_wave)
+    scalp = cran[above]
     label = np.zeros(hit.obj.shape, dtype=np.uint8)
     label[hit.rows[scalp], hit.cols[scalp]] = 1
-    values = lossmap.field(s[scalp])
+    values = lossmap.field(s[above])
     return label, values
 
 
