@@ -259,6 +259,14 @@ def bland_altman_plot(
     return ax
 
 
+def _resize_nearest(classes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Resize a class map to ``shape`` (H, W) by nearest neighbour (pixel centres)."""
+    h, w = classes.shape
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(int), h - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(int), w - 1)
+    return classes[rows[:, None], cols[None, :]]
+
+
 def _blend(rgb: np.ndarray, classes: np.ndarray, alpha: float) -> np.ndarray:
     out = rgb.astype(np.float32) / 255.0
     for value, colour in OVERLAY_COLOURS.items():
@@ -285,8 +293,10 @@ def overlay_sheet(
         View name (``top``, ``back``, ``left``, ``right``) -> RGB photo,
         shape (H, W, 3), uint8.
     masks : Mapping[str, array_like]
-        View -> class map of the same (H, W), uint8 with 0 not scalp, 1 scalp with
-        hair (tinted green), 2 hairless scalp (tinted red); or a bool hairless mask.
+        View -> class map, uint8 with 0 not scalp, 1 scalp with hair (tinted
+        green), 2 hairless scalp (tinted red), or a bool hairless mask; shape
+        (h, w), resized to the photo's (H, W) by nearest neighbour when it differs
+        (e.g. a class map at network resolution).
     percents : Mapping[str, float], optional
         View -> percent hair loss, shown in each panel's title.
     title : str, optional
@@ -304,8 +314,7 @@ def overlay_sheet(
     Raises
     ------
     BadValueError
-        If a view is missing, a photo is not (H, W, 3) uint8, or a mask's shape
-        differs from its photo's.
+        If a view is missing, a photo is not (H, W, 3) uint8, or a mask is not 2-D.
     """
     import matplotlib.pyplot as plt
 
@@ -322,13 +331,15 @@ def overlay_sheet(
                 f"overlay sheet: the {view!r} photo must be (H, W, 3) uint8, "
                 f"got {rgb.shape} {rgb.dtype}"
             )
-        if classes.shape != rgb.shape[:2]:
+        if classes.ndim != 2:
             plt.close(fig)
             raise BadValueError(
-                f"overlay sheet: the {view!r} mask is {classes.shape}, its photo {rgb.shape[:2]}"
+                f"overlay sheet: the {view!r} mask must be 2-D (H, W), got shape {classes.shape}"
             )
         if classes.dtype == np.bool_:
             classes = np.where(classes, 2, 0).astype(np.uint8)
+        if classes.shape != rgb.shape[:2]:
+            classes = _resize_nearest(classes, rgb.shape[:2])
         ax.imshow(_blend(rgb, classes, alpha))
         label = view if percents is None else f"{view}: {percents[view]:.1f} % hair loss"
         ax.set_title(label, fontsize=10)

@@ -111,13 +111,23 @@ def test_overlay_sheet_four_panels_and_tint() -> None:
     assert fig._suptitle is not None and fig._suptitle.get_text() == "P1 week 0"
 
 
+def test_overlay_sheet_resizes_masks_by_nearest_neighbour() -> None:
+    photos, _ = _visit(20, 30)
+    # a 2 x 3 class map: hairless in the middle column only -> columns 10-19 of the photo
+    small = np.array([[0, 2, 0], [0, 2, 0]], np.uint8)
+    fig = plots.overlay_sheet(photos, dict.fromkeys(VIEWS, small))
+    image = fig.axes[0].images[0].get_array()
+    red = image[..., 0] > image[..., 1] + 0.1
+    assert red[:, 10:20].all() and not red[:, :10].any() and not red[:, 20:].any()
+
+
 def test_overlay_sheet_accepts_bool_masks_and_rejects_bad_input() -> None:
     photos, masks = _visit()
     plots.overlay_sheet(photos, {v: m == 2 for v, m in masks.items()})
     with pytest.raises(BadValueError, match="'right' view"):
         plots.overlay_sheet(photos, {v: masks[v] for v in VIEWS[:3]})
-    with pytest.raises(BadValueError, match="'top' mask is"):
-        plots.overlay_sheet(photos, {**masks, "top": np.zeros((5, 5), np.uint8)})
+    with pytest.raises(BadValueError, match="'top' mask must be 2-D"):
+        plots.overlay_sheet(photos, {**masks, "top": np.zeros((5, 5, 3), np.uint8)})
     with pytest.raises(BadValueError, match="uint8"):
         plots.overlay_sheet({**photos, "top": photos["top"].astype(float)}, masks)
     assert plt.get_fignums() == [1]  # figures of failed calls are closed
