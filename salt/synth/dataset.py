@@ -351,7 +351,7 @@ def write_longitudinal(
         subtype = str(rng.choice(["patchy", "diffuse", "ophiasis"], p=[0.7, 0.2, 0.1]))
         subject = random_subject(np.random.default_rng([s, 1]), subtype=subtype)
         hi = 75.0 if subtype == "ophiasis" else 100.0
-        baseline = float(rng.uniform(50.0, hi))
+        baseline = float(rng.uniform(52.0, hi))
         kind = str(rng.choice(kinds, p=probs))
         targets = trajectory(kind, baseline, wk, rng)
         name = f"P{j:03d}"
