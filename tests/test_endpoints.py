@@ -6,11 +6,14 @@ import logging
 import math
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salt.cli import main
 from salt.endpoints import ENDPOINT_COLUMNS, endpoints
@@ -211,6 +214,37 @@ def test_salt_endpoints_callable_even_after_submodule_import() -> None:
 
     out = salt.endpoints(visits([("A", 0, 60.0), ("A", 4, 30.0)]))
     assert flags(out, "salt50") == [False, True]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 200), min_size=1, max_size=5),  # SALT in half points
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_endpoints_match_exact_rational_implementation(courses: list[list[int]]) -> None:
+    # Independent implementation with exact fractions: SALT = h / 2 for integers h.
+    rows = [(f"S{i}", w, h / 2) for i, course in enumerate(courses) for w, h in enumerate(course)]
+    out = endpoints(visits(rows))
+    for (sid, week, value), (_, got) in zip(rows, out.iterrows(), strict=True):
+        i = int(sid[1:])
+        base = Fraction(courses[i][0], 2)
+        cur = Fraction(value)
+        assert got["change"] == float(cur - base)
+        assert got["salt_le_20"] == (cur <= 20) and got["salt_le_10"] == (cur <= 10)
+        assert got["eligible"] == (cur >= 50)
+        if base == 0:
+            assert all(pd.isna(got[c]) for c in ("pct_change", "salt50", "salt100"))
+        else:
+            improvement = (base - cur) / base
+            for name, level in (("salt50", 50), ("salt75", 75), ("salt90", 90), ("salt100", 100)):
+                assert got[name] == (improvement >= Fraction(level, 100)), (name, base, cur)
+        if week == 0:
+            assert pd.isna(got["relapse"])
+        else:
+            assert got["relapse"] == (cur - base > 20)
 
 
 # ---------------------------------------------------------------- CLI
