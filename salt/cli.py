@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "salt.commands.endpoints",
     "salt.commands.train",
     "salt.commands.finetune",
+    "salt.commands.evaluate",
     "salt.commands.score",
 )
 

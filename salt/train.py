@@ -765,6 +765,8 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         num_workers=opts.workers,
         prefetch_factor=4 if opts.workers else None,
         persistent_workers=False,
+        # spawn, not fork: a forked worker can inherit a held lock (OpenMP, OpenCV) and hang
+        multiprocessing_context="spawn" if opts.workers else None,
     )
     val = (
         _ValidationSet(opts.val_visits, render_size, renderer)
