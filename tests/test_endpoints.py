@@ -294,6 +294,26 @@ def test_cli_visit_labels_and_reference(tmp_path: Path) -> None:
     assert result["relapse"].iloc[2] == True  # noqa: E712  (10 -> 31 is 21 points)
 
 
+def test_cli_reads_engine_visits_csv(tmp_path: Path) -> None:
+    # the columns of salt score's visits.csv; P1/week4 failed (no SALT)
+    text = (
+        "subject,visit,top_pct,back_pct,left_pct,right_pct,salt,band,aa_iga,status\n"
+        "P1,week0,80,80,80,80,80.0,S4,3,ok\n"
+        "P1,week4,,,,,,,,failed\n"
+        "P1,week12,40,40,40,40,40.0,S2,2,ok\n"
+    )
+    out = tmp_path / "out.csv"
+    assert main(["endpoints", str(write(tmp_path, text)), "-o", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert result["visit_number"].tolist() == [0.0, 4.0, 12.0]
+    assert result["pct_change"].iloc[[0, 2]].tolist() == [0.0, -50.0]
+    assert result["salt50"].iloc[[0, 2]].tolist() == [False, True]
+    assert result.iloc[1][["salt", "band", "aa_iga", "salt50", "salt_le_20"]].isna().all()
+    assert result["status"].tolist() == ["ok", "failed", "ok"]  # other columns kept
+    bad = write(tmp_path, text.replace("40.0,S2", "140.0,S2"), "bad.csv")
+    assert main(["endpoints", str(bad), "-o", str(out)]) == 2
+
+
 def test_cli_stdout_when_no_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["endpoints", str(write(tmp_path, GOOD))]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

@@ -6,6 +6,10 @@ The input has one row per visit with the columns ``subject``, ``week`` (or
 (:func:`salt.salt_score`), ``band`` (:func:`salt.severity_band`), ``aa_iga``
 (:func:`salt.aa_iga`) and the columns of :func:`salt.endpoints.endpoints`.
 
+The ``visits.csv`` written by ``salt score`` is read too (columns ``top_pct``
+.. ``right_pct`` and ``salt``): its ``salt`` column is used as scored, and
+visits without a SALT (failed or flagged photos) keep empty endpoints.
+
 A ``visit`` column may hold numbers or labels that contain one (``week24``,
 ``W24``, ``day 3``); the number orders the visits and is written to a
 ``visit_number`` column. Rows are named in messages by their line in the file
@@ -30,11 +34,14 @@ from salt.errors import BadValueError, InputFileError, OutputError
 from salt.scoring import aa_iga, salt_score, severity_band
 from salt.views import VIEWS
 
-__all__ = ["register", "run", "score_table"]
+__all__ = ["ENGINE_VIEW_COLUMNS", "register", "run", "score_table"]
 
 logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+#: Per-view columns of the engine's visits.csv (``salt score``), read as an alternative input.
+ENGINE_VIEW_COLUMNS: tuple[str, ...] = tuple(f"{v}_pct" for v in VIEWS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -118,7 +125,10 @@ def score_table(table: pd.DataFrame, *, source: str = "table") -> pd.DataFrame:
         non-numeric value or value outside [0, 100].
     """
     time = "week" if "week" in table.columns else "visit"
-    required = ["subject", time, *VIEWS]
+    engine = not set(VIEWS) & set(table.columns) and {*ENGINE_VIEW_COLUMNS, "salt"} <= set(
+        table.columns
+    )
+    required = ["subject", time, *(ENGINE_VIEW_COLUMNS if engine else VIEWS)]
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise BadValueError(
@@ -152,6 +162,8 @@ def score_table(table: pd.DataFrame, *, source: str = "table") -> pd.DataFrame:
             f"{source}: lines {lines[:5]}: subject {out.loc[rows[0], 'subject']!r} "
             f"has more than one row for the same {time}"
         )
+    if engine:
+        return _engine_scores(out, source)
     for view in VIEWS:
         raw = out[view]
         values = pd.to_numeric(raw, errors="coerce").astype("float64")
@@ -168,6 +180,27 @@ def score_table(table: pd.DataFrame, *, source: str = "table") -> pd.DataFrame:
     out["salt"] = [salt_score({v: row[v] for v in VIEWS}) for _, row in out[list(VIEWS)].iterrows()]
     out["band"] = [severity_band(s) for s in out["salt"]]
     out["aa_iga"] = [aa_iga(s) for s in out["salt"]]
+    return out
+
+
+def _engine_scores(out: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check the ``salt`` column of the engine's visits.csv and recompute band and AA-IGA."""
+    raw = out["salt"]
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    for i in out.index[(values.isna() & raw.notna()).to_numpy()]:
+        raise BadValueError(f"{source}: line {_line(i)}: column 'salt' is {raw[i]!r}, not a number")
+    for i in out.index[(values.notna() & ~values.between(0.0, 100.0)).to_numpy()]:
+        raise BadValueError(
+            f"{source}: line {_line(i)}: column 'salt' is {values[i]:g}, outside [0, 100]"
+        )
+    unscored = int(values.isna().sum())
+    if unscored:
+        logger.warning(
+            "%s: %d visit(s) have no SALT; their endpoints are left empty", source, unscored
+        )
+    out["salt"] = values
+    out["band"] = [None if math.isnan(v) else severity_band(v) for v in values]
+    out["aa_iga"] = pd.array([pd.NA if math.isnan(v) else aa_iga(v) for v in values], dtype="Int64")
     return out
 
 
