@@ -29,6 +29,7 @@ Backends (``name`` argument of :func:`make_backend`):
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import logging
 import os
@@ -220,18 +221,73 @@ def make_backend(
     if dev == "cuda":
         raise BadValueError(f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'")
     tmp = tempfile.TemporaryDirectory(prefix="salt-onnx-")
-    onnx_path = Path(tmp.name) / "network.onnx"
-    _export_onnx(network, input_size, onnx_path)
+    cache = cache_dir()
+    digest = _network_digest(network, input_size)
+    cached = cache / "onnx" / f"{digest}.onnx" if cache is not None else None
+    if cached is not None and cached.is_file():
+        onnx_path = cached
+        log.debug("using the cached ONNX export %s", cached)
+    else:
+        onnx_path = Path(tmp.name) / "network.onnx"
+        _export_onnx(network, input_size, onnx_path)
+        if cached is not None:
+            _store(onnx_path, cached)
     try:
         if name == "onnxruntime":
             fn, versions = _ort_runner(onnx_path, threads)
         else:
-            fn, versions = _openvino_runner(onnx_path, threads, fp32=name == "openvino-fp32")
+            ov_cache = cache / "openvino" if cache is not None else None
+            fn, versions = _openvino_runner(
+                onnx_path, threads, fp32=name == "openvino-fp32", cache=ov_cache
+            )
     except Exception as exc:  # runtime errors of third-party compilers
         tmp.cleanup()
         raise ModelError(f"could not build the {name} backend: {exc}") from exc
     versions["torch"] = torch.__version__
     return Backend(name, "cpu", input_size, fn, versions, cleanup=tmp.cleanup)
+
+
+def cache_dir() -> Path | None:
+    """Folder for exported networks: ``$SALT_CACHE_DIR``, else ``~/.cache/salt``.
+
+    Set ``SALT_CACHE_DIR`` to an empty string to turn the cache off. Returns None
+    when the folder cannot be created.
+    """
+    env = os.environ.get("SALT_CACHE_DIR")
+    if env == "":
+        return None
+    base = (
+        Path(env)
+        if env
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "salt"
+    )
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return base
+
+
+def _network_digest(network: torch.nn.Module, input_size: int) -> str:
+    """SHA256 of the network's structure, weights, input size and the torch version."""
+    digest = hashlib.sha256(f"{torch.__version__}|{input_size}|{network!r}".encode())
+    for key, value in network.state_dict().items():
+        t = value.detach().cpu().contiguous()
+        digest.update(f"|{key}:{tuple(t.shape)}:{t.dtype}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _store(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` atomically; a failure only costs the cache."""
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(src.read_bytes())
+        os.replace(tmp, dst)
+    except OSError as exc:
+        log.debug("could not cache %s: %s", dst, exc)
 
 
 def _torch_backend(
@@ -302,18 +358,20 @@ def _ort_runner(
 
 
 def _openvino_runner(
-    path: Path, threads: int | None, *, fp32: bool
+    path: Path, threads: int | None, *, fp32: bool, cache: Path | None = None
 ) -> tuple[Callable[[npt.NDArray[np.float32]], Any], dict[str, str]]:
     import openvino as ov
 
     core = ov.Core()
+    if cache is not None:
+        core.set_property({"CACHE_DIR": str(cache)})
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
     if fp32:
         config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
     compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-    precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    precision = str(compiled.get_property("INFERENCE_PRECISION_HINT")).split("'")[-2:][0]
     request = compiled.create_infer_request()
 
     def run(x: npt.NDArray[np.float32]) -> Any:
