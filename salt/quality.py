@@ -1,0 +1,420 @@
+"""Photo-quality checks for one view: blur, exposure, scalp in frame, view label.
+
+:func:`quality_flags` measures a photo (and the class map predicted for it) and
+returns numbers plus boolean flags, one row of ``views.csv``. The cut-offs live in
+the frozen dataclass :class:`QualityThresholds`; pass your own to change them.
+
+The default thresholds were chosen on synthetic visits (``salt.synth``) with known
+degradations and then measured on other synthetic visits: see
+``benchmarks/quality_flags.py`` and ``benchmarks/results/quality.txt``, and the
+README's "Robustness" section, for precision and recall of each flag.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from salt.errors import BadValueError
+from salt.views import normalize_view
+
+__all__ = [
+    "FLAG_NAMES",
+    "QualityThresholds",
+    "mask_geometry",
+    "quality_flags",
+    "view_log_likelihoods",
+]
+
+#: The boolean flags returned by :func:`quality_flags`, in column order.
+FLAG_NAMES: tuple[str, ...] = (
+    "blurry",
+    "overexposed",
+    "underexposed",
+    "too_little_scalp",
+    "view_mismatch",
+)
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """Cut-offs of the quality flags (all configurable).
+
+    Attributes
+    ----------
+    analysis_side : int
+        The photo is resized (area averaging) so its short side is this many pixels
+        before blur is measured, so the blur measure does not depend on resolution.
+        Smaller photos are measured as they are.
+    min_laplacian_var : float
+        ``blurry`` when the variance of the Laplacian (3x3 kernel, grey levels 0-255,
+        at ``analysis_side``) is below this.
+    highlight_level : int
+        A pixel is a clipped highlight when its luma (ITU-R BT.601 grey,
+        ``0.299 R + 0.587 G + 0.114 B``, 0-255) is >= this. Luma, not the brightest
+        channel, so that saturated red on light skin under warm light is not "clipped".
+    shadow_level : int
+        A pixel is a crushed shadow when its luma is <= this (0-255).
+    max_highlight_fraction : float
+        ``overexposed`` when more than this fraction of the frame is clipped highlight.
+        Measured on the frame, not only the scalp: over-exposure clips the skin and
+        the background long before it clips dark hair.
+    max_shadow_fraction : float
+        ``underexposed`` when more than this fraction of the frame is crushed shadow.
+    min_scalp_fraction : float
+        ``too_little_scalp`` when scalp (class 1 or 2) covers less than this fraction
+        of the frame.
+    view_margin : float
+        ``view_mismatch`` when the scalp-mask geometry fits another view better than
+        the labelled one by more than this many nats (log-likelihood difference under
+        :data:`VIEW_MODEL`).
+    min_scalp_fraction_for_view : float
+        The view check is skipped (never flags; ``view_margin`` NaN) when scalp covers
+        less than this fraction of the frame: there is too little shape to judge (and
+        ``too_little_scalp`` already flags it when equal to ``min_scalp_fraction``).
+    """
+
+    analysis_side: int = 512
+    min_laplacian_var: float = 18.0
+    highlight_level: int = 250
+    shadow_level: int = 10
+    max_highlight_fraction: float = 0.04
+    max_shadow_fraction: float = 0.09
+    min_scalp_fraction: float = 0.12
+    view_margin: float = 2.0
+    min_scalp_fraction_for_view: float = 0.12
+
+    def __post_init__(self) -> None:
+        for name in ("max_highlight_fraction", "max_shadow_fraction", "min_scalp_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise BadValueError(f"QualityThresholds.{name} must be in [0, 1], got {value!r}")
+        if self.analysis_side < 16:
+            raise BadValueError(
+                f"QualityThresholds.analysis_side must be >= 16, got {self.analysis_side}"
+            )
+
+
+#: Scalp-mask geometry features used by the view check (see :func:`mask_geometry`).
+GEOMETRY_FEATURES: tuple[str, ...] = (
+    "scalp_fraction",
+    "centroid_x",
+    "centroid_y",
+    "bottom_rows",
+    "top_rows",
+    "mirror_iou",
+    "bottom_slope",
+    "aspect",
+)
+
+#: Per-view (mean, standard deviation) of each feature in :data:`GEOMETRY_FEATURES`,
+#: fitted on the true scalp masks of synthetic visits (seeds 0-39, 512 px) by
+#: ``python benchmarks/quality_flags.py --fit --seeds 0:40``; standard deviations are
+#: floored at 0.05 so a feature constant in synthetic photos cannot veto a real one.
+VIEW_MODEL: Mapping[str, Mapping[str, tuple[float, float]]] = MappingProxyType(
+    {
+        "top": MappingProxyType(
+            {
+                "scalp_fraction": (0.2877, 0.0818),
+                "centroid_x": (0.5109, 0.05),
+                "centroid_y": (0.5074, 0.05),
+                "bottom_rows": (0.0105, 0.05),
+                "top_rows": (0.0075, 0.05),
+                "mirror_iou": (0.8011, 0.0985),
+                "bottom_slope": (0.0178, 0.1025),
+                "aspect": (1.2605, 0.0525),
+            }
+        ),
+        "back": MappingProxyType(
+            {
+                "scalp_fraction": (0.2975, 0.0907),
+                "centroid_x": (0.4991, 0.05),
+                "centroid_y": (0.3719, 0.0557),
+                "bottom_rows": (0.0, 0.05),
+                "top_rows": (0.1759, 0.1889),
+                "mirror_iou": (0.8254, 0.1134),
+                "bottom_slope": (0.01, 0.05),
+                "aspect": (1.0544, 0.0776),
+            }
+        ),
+        "left": MappingProxyType(
+            {
+                "scalp_fraction": (0.2594, 0.0705),
+                "centroid_x": (0.5591, 0.05),
+                "centroid_y": (0.3005, 0.0523),
+                "bottom_rows": (0.0, 0.05),
+                "top_rows": (0.2064, 0.2362),
+                "mirror_iou": (0.5814, 0.0919),
+                "bottom_slope": (0.4022, 0.088),
+                "aspect": (0.7955, 0.0794),
+            }
+        ),
+        "right": MappingProxyType(
+            {
+                "scalp_fraction": (0.2538, 0.0796),
+                "centroid_x": (0.4506, 0.05),
+                "centroid_y": (0.3037, 0.05),
+                "bottom_rows": (0.0, 0.05),
+                "top_rows": (0.2033, 0.2254),
+                "mirror_iou": (0.5816, 0.0779),
+                "bottom_slope": (-0.4045, 0.1057),
+                "aspect": (0.7946, 0.0873),
+            }
+        ),
+    }
+)
+
+
+def _check_rgb(rgb: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
+        raise BadValueError(
+            f"rgb must be an (H, W, 3) uint8 array, got shape {arr.shape} dtype {arr.dtype}"
+        )
+    return arr
+
+
+def _check_class_map(class_map: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    arr = np.asarray(class_map)
+    if arr.ndim != 2 or arr.size == 0 or arr.dtype.kind not in "uib":
+        raise BadValueError(
+            f"class_map must be an (H, W) integer array of 0/1/2, got shape {arr.shape} "
+            f"dtype {arr.dtype}"
+        )
+    if arr.dtype != np.uint8:
+        if arr.min() < 0 or arr.max() > 2:
+            raise BadValueError("class_map must hold only 0 (not scalp), 1 (hair), 2 (hairless)")
+        arr = arr.astype(np.uint8)
+    elif arr.max() > 2:
+        raise BadValueError("class_map must hold only 0 (not scalp), 1 (hair), 2 (hairless)")
+    return arr
+
+
+def laplacian_variance(
+    rgb: npt.NDArray[np.uint8], *, analysis_side: int = 512, stretch: bool = True
+) -> float:
+    """Variance of the Laplacian of the grey image, a sharpness measure.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray of uint8, shape (H, W, 3)
+        The photo.
+    analysis_side : int, default 512
+        Short side, in pixels, the photo is area-resized to first (only downwards).
+    stretch : bool, default True
+        Stretch the grey levels linearly so that their 1st and 99th percentiles map
+        to 0 and 255 first, so that a dark or flat photo is not mistaken for a blurred
+        one (exposure has its own flags).
+
+    Returns
+    -------
+    float
+        Variance of ``cv2.Laplacian`` (3x3 aperture) in grey levels squared; low
+        values mean few sharp edges (blur).
+    """
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    short = min(h, w)
+    if short > analysis_side:
+        s = analysis_side / short
+        grey = cv2.resize(
+            grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+        )
+    g = grey.astype(np.float64)
+    if stretch:
+        lo, hi = np.percentile(g, (1.0, 99.0))
+        if hi - lo >= 1.0:
+            g = (g - lo) * (255.0 / (hi - lo))
+    lap = cv2.Laplacian(g, cv2.CV_64F, ksize=1)
+    return float(lap.var())
+
+
+def _resize_nearest(mask: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    if mask.shape == shape:
+        return mask
+    import cv2
+
+    return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def mask_geometry(scalp: npt.ArrayLike, *, side: int = 64) -> dict[str, float]:
+    """Shape features of a scalp mask, used to tell the four views apart.
+
+    Parameters
+    ----------
+    scalp : array_like of bool, shape (H, W)
+        Scalp pixels (hair or hairless).
+    side : int, default 64
+        The mask is resized (nearest) to ``side`` x ``side`` first.
+
+    Returns
+    -------
+    dict of str to float
+        ``scalp_fraction`` (of the frame), ``centroid_x`` / ``centroid_y`` (0 left/top,
+        1 right/bottom), ``bottom_rows`` / ``top_rows`` (scalp fraction of the bottom /
+        top tenth of the frame), ``mirror_iou`` (IoU of the mask with its left-right
+        mirror: 1 symmetric), ``bottom_slope`` (slope of the lowest scalp pixel per
+        column against x, in frame heights per frame width; positive when the scalp
+        reaches lower on the right), ``aspect`` (bounding-box height / width). All 0
+        for an empty mask.
+    """
+    import cv2
+
+    m = np.asarray(scalp).astype(np.uint8)
+    m = cv2.resize(m, (side, side), interpolation=cv2.INTER_NEAREST).astype(bool)
+    feats = dict.fromkeys(GEOMETRY_FEATURES, 0.0)
+    n = int(m.sum())
+    if n == 0:
+        return feats
+    ys, xs = np.nonzero(m)
+    band = max(1, side // 10)
+    feats["scalp_fraction"] = n / m.size
+    feats["centroid_x"] = float((xs.mean() + 0.5) / side)
+    feats["centroid_y"] = float((ys.mean() + 0.5) / side)
+    feats["bottom_rows"] = float(m[-band:].mean())
+    feats["top_rows"] = float(m[:band].mean())
+    mirror = m[:, ::-1]
+    feats["mirror_iou"] = float((m & mirror).sum() / (m | mirror).sum())
+    cols = np.nonzero(m.any(axis=0))[0]
+    if cols.size >= 2:
+        lowest = side - 1 - np.argmax(m[::-1, cols], axis=0)  # lowest scalp row per column
+        x = (cols + 0.5) / side
+        y = (lowest + 0.5) / side
+        xc = x - x.mean()
+        denom = float((xc**2).sum())
+        feats["bottom_slope"] = float((xc * (y - y.mean())).sum() / denom) if denom > 0 else 0.0
+    height = ys.max() - ys.min() + 1
+    width = xs.max() - xs.min() + 1
+    feats["aspect"] = float(height / width)
+    return feats
+
+
+def view_log_likelihoods(
+    features: Mapping[str, float],
+    model: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+) -> dict[str, float]:
+    """Log-likelihood of mask-geometry features under each view's Gaussian model.
+
+    Parameters
+    ----------
+    features : Mapping[str, float]
+        Output of :func:`mask_geometry`.
+    model : Mapping, optional
+        View -> feature -> (mean, standard deviation); default :data:`VIEW_MODEL`.
+
+    Returns
+    -------
+    dict of str to float
+        View -> sum over features of the Gaussian log-density (nats); empty when
+        the model is empty.
+    """
+    model = VIEW_MODEL if model is None else model
+    out: dict[str, float] = {}
+    for view, params in model.items():
+        total = 0.0
+        for name, (mean, sd) in params.items():
+            sd = max(float(sd), 1e-3)
+            z = (float(features[name]) - float(mean)) / sd
+            total += -0.5 * z * z - math.log(sd) - 0.5 * math.log(2 * math.pi)
+        out[view] = total
+    return out
+
+
+def quality_flags(
+    rgb: npt.ArrayLike,
+    class_map: npt.ArrayLike | None,
+    view: str,
+    *,
+    thresholds: QualityThresholds | None = None,
+) -> dict[str, float | bool]:
+    """Measure one photo's quality and flag problems.
+
+    Parameters
+    ----------
+    rgb : array_like of uint8, shape (H, W, 3)
+        The photo, RGB, upright (as :func:`salt.photo.load_photo` returns it).
+    class_map : array_like of int, shape (h, w), or None
+        The predicted (or true) classes of the photo: 0 not scalp, 1 scalp with hair,
+        2 hairless scalp. Any resolution covering the whole photo (it is resized,
+        nearest, to the photo's size). ``None`` skips the scalp and view checks
+        (their measures are NaN and their flags False).
+    view : str
+        The view the photo is labelled as (``"top"``, ``"back"``, ``"left"``,
+        ``"right"`` or an alias).
+    thresholds : QualityThresholds, optional
+        Cut-offs; default :class:`QualityThresholds()`.
+
+    Returns
+    -------
+    dict of str to float or bool
+        Measures: ``laplacian_var`` (grey levels squared, after the contrast
+        stretch of :func:`laplacian_variance`), ``highlight_fraction`` and
+        ``shadow_fraction`` (of the frame), ``scalp_highlight_fraction`` and
+        ``scalp_shadow_fraction`` (of the scalp; NaN without scalp; reported, not
+        flagged), ``scalp_fraction`` (of the frame), ``view_margin`` (nats by which the best
+        other view beats the labelled one; negative when the label fits best).
+        Flags (see :data:`FLAG_NAMES`): ``blurry``, ``overexposed``,
+        ``underexposed``, ``too_little_scalp``, ``view_mismatch``; and ``flagged``
+        (any flag).
+
+    Raises
+    ------
+    BadValueError
+        If ``rgb`` or ``class_map`` have the wrong shape, dtype or values, or the
+        view name is unknown.
+    """
+    t = QualityThresholds() if thresholds is None else thresholds
+    img = _check_rgb(rgb)
+    view = normalize_view(view)
+    h, w = img.shape[:2]
+    out: dict[str, float | bool] = {}
+
+    lap = laplacian_variance(img, analysis_side=t.analysis_side)
+    out["laplacian_var"] = lap
+
+    scalp: npt.NDArray[np.bool_] | None = None
+    if class_map is not None:
+        cm = _check_class_map(class_map)
+        scalp = _resize_nearest(cm, (h, w)) > 0
+    import cv2
+
+    luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    bright = luma >= t.highlight_level
+    dark = luma <= t.shadow_level
+    out["highlight_fraction"] = float(bright.mean())
+    out["shadow_fraction"] = float(dark.mean())
+    if scalp is not None and scalp.any():
+        out["scalp_highlight_fraction"] = float(bright[scalp].mean())
+        out["scalp_shadow_fraction"] = float(dark[scalp].mean())
+    else:
+        out["scalp_highlight_fraction"] = float("nan")
+        out["scalp_shadow_fraction"] = float("nan")
+
+    if scalp is not None:
+        frac = float(scalp.mean())
+        out["scalp_fraction"] = frac
+        margin = -math.inf
+        if frac >= t.min_scalp_fraction_for_view and VIEW_MODEL:
+            ll = view_log_likelihoods(mask_geometry(scalp))
+            margin = max(v for k, v in ll.items() if k != view) - ll[view]
+        out["view_margin"] = float(margin) if math.isfinite(margin) else float("nan")
+    else:
+        frac = float("nan")
+        margin = -math.inf
+        out["scalp_fraction"] = frac
+        out["view_margin"] = float("nan")
+
+    out["blurry"] = bool(lap < t.min_laplacian_var)
+    out["overexposed"] = bool(out["highlight_fraction"] > t.max_highlight_fraction)
+    out["underexposed"] = bool(out["shadow_fraction"] > t.max_shadow_fraction)
+    out["too_little_scalp"] = bool(scalp is not None and frac < t.min_scalp_fraction)
+    out["view_mismatch"] = bool(math.isfinite(margin) and margin > t.view_margin)
+    out["flagged"] = any(bool(out[name]) for name in FLAG_NAMES)
+    return out
