@@ -134,7 +134,7 @@ def _read_rgb(path: Path) -> npt.NDArray[np.uint8]:
         if bgr is None:
             raise InputFileError(f"cannot decode photo {path}") from None
         return np.ascontiguousarray(bgr[..., ::-1])
-    return load_photo(path).rgb
+    return load_photo(path, min_side=32).rgb
 
 
 def _folder_items(root: Path) -> tuple[list[_Item], list[str]]:

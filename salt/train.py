@@ -637,10 +637,12 @@ def plot_learning_curve(
     ax1.set_xlabel("training photos seen")
     ax1.set_ylabel("loss (CE + Dice)")
     ax1.set_yscale("log")
-    ax1.legend()
+    if ax1.get_legend_handles_labels()[0]:
+        ax1.legend()
     ax2.set_xlabel("training photos seen")
     ax2.set_ylabel("error on validation visits")
-    ax2.legend(loc="upper right")
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend(loc="upper right")
     fig.suptitle(f"learning curve: {Path(metrics_csv).parent.name}")
     fig.tight_layout()
     tmp = Path(out_png).with_suffix(".tmp.png")

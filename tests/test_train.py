@@ -1,0 +1,171 @@
+"""Training tests on a tiny network and a tiny stand-in generator (fast, no real rendering)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import salt
+from salt.model import ModelConfig, load_model
+from salt.scoring import salt_score, view_loss_percent
+from salt.train import (
+    IGNORE_INDEX,
+    TrainOptions,
+    augment,
+    find_labelled_pairs,
+    percents_from_classmap,
+    segmentation_loss,
+    train,
+)
+from salt.views import VIEWS
+
+TINY = ModelConfig(
+    encoder="tu-mobilenetv3_small_050", decoder_channels=(16, 8, 8, 8, 8), input_size=64
+)
+
+
+@dataclasses.dataclass
+class FakeVisit:
+    photos: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    percents: dict[str, float]
+    salt: float
+    params: dict[str, object]
+
+
+def render_fake(seed: int, size: int = 64) -> FakeVisit:
+    """Four views of a dark-haired ellipse "scalp" with a skin-coloured bald disc; exact labels."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    photos, labels, percents = {}, {}, {}
+    for view in VIEWS:
+        lab = np.zeros((size, size), np.uint8)
+        scalp = ((xx - 0.5) / 0.38) ** 2 + ((yy - 0.5) / 0.32) ** 2 < 1
+        lab[scalp] = 1
+        r = rng.uniform(0.0, 0.3)
+        cx, cy = rng.uniform(0.35, 0.65, 2)
+        lab[scalp & ((xx - cx) ** 2 + (yy - cy) ** 2 < r**2)] = 2
+        img = np.empty((size, size, 3), np.uint8)
+        img[:] = rng.integers(120, 255, 3)
+        hair = rng.integers(10, 60, (size, size, 1)) + np.array([20, 10, 0])
+        img[lab == 1] = hair[lab == 1]
+        img[lab == 2] = (225, 175, 150)
+        photos[view], labels[view] = img, lab
+        percents[view] = view_loss_percent(lab > 0, lab == 2)
+    return FakeVisit(photos, labels, percents, salt_score(percents), {"seed": seed})
+
+
+def _opts(tmp_path: Path, **kw: object) -> TrainOptions:
+    base: dict[str, object] = {
+        "name": "tiny",
+        "model": TINY,
+        "runs_dir": tmp_path,
+        "steps": 30,
+        "batch_size": 8,
+        "workers": 0,
+        "log_every": 5,
+        "val_visits": 2,
+        "warmup_steps": 3,
+        "threads": 1,
+        "render_size": 64,
+    }
+    base.update(kw)
+    return TrainOptions(**base)  # type: ignore[arg-type]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_tiny_network_loss_falls_and_run_resumes(tmp_path: Path) -> None:
+    result = train(_opts(tmp_path), renderer=render_fake)
+    run = tmp_path / "tiny"
+    assert result.step == 30 and result.finished
+    losses = [float(r["train_loss"]) for r in _rows(run / "metrics.csv") if r["train_loss"]]
+    assert len(losses) == 6
+    assert losses[-1] < 0.7 * losses[0], losses
+    for name in ("checkpoint.safetensors", "state.json", "learning_curve.png", "train.log"):
+        assert (run / name).is_file(), name
+    best = load_model(run / "best")
+    assert best.config == TINY
+    # resume: continues from step 30 with a longer horizon
+    with pytest.raises(salt.OutputError, match="--resume"):
+        train(_opts(tmp_path, steps=40), renderer=render_fake)
+    again = train(_opts(tmp_path, steps=40, resume=True), renderer=render_fake)
+    assert again.step == 40
+    steps = [int(r["step"]) for r in _rows(run / "metrics.csv")]
+    assert steps == sorted(steps) and steps[-1] == 40
+
+
+def test_labelled_folder_only_training(tmp_path: Path) -> None:
+    data = tmp_path / "clinic"
+    for i in range(3):
+        visit = render_fake(100 + i)
+        for view in VIEWS:
+            p = data / "photos" / f"P{i}" / "week0" / f"{view}.jpg"
+            m = data / "masks" / f"P{i}" / "week0" / f"{view}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            m.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(p), visit.photos[view][..., ::-1])
+            cv2.imwrite(str(m), visit.labels[view])
+    assert len(find_labelled_pairs(data)) == 12
+    result = train(
+        _opts(tmp_path, name="clinic", synthetic=False, data=(data,), steps=4),
+        renderer=render_fake,
+    )
+    assert result.step == 4
+
+
+def test_find_labelled_pairs_errors(tmp_path: Path) -> None:
+    with pytest.raises(salt.InputFileError, match="no photos/ folder"):
+        find_labelled_pairs(tmp_path)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "masks").mkdir()
+    with pytest.raises(salt.InputFileError, match="no photo with a matching mask"):
+        find_labelled_pairs(tmp_path)
+
+
+def test_budget_is_required(tmp_path: Path) -> None:
+    with pytest.raises(salt.BadValueError, match="budget"):
+        TrainOptions(name="x")
+
+
+def test_augment_keeps_labels_consistent() -> None:
+    visit = render_fake(7, size=96)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        img, lab = augment(rng, visit.photos["top"], visit.labels["top"], 64)
+        assert img.shape == (64, 64, 3) and img.dtype == np.uint8
+        assert lab.shape == (64, 64) and lab.dtype == np.uint8
+        assert set(np.unique(lab)) <= {0, 1, 2}
+    # strength 0 is a plain resize: the class map matches a nearest-neighbour resize
+    img, lab = augment(rng, visit.photos["top"], visit.labels["top"], 64, strength=0)
+    expected = cv2.resize(visit.labels["top"], (64, 64), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(lab, expected)
+
+
+def test_loss_ignores_unknown_pixels() -> None:
+    logits = torch.zeros(1, 3, 2, 2)
+    logits[0, 1] = 5.0  # confident "hair" everywhere
+    target = torch.full((1, 2, 2), IGNORE_INDEX, dtype=torch.long)
+    target[0, 0, 0] = 1
+    # one valid pixel, predicted right: CE = -log softmax = log(1 + 2 e^-5)
+    ce = float(segmentation_loss(logits, target, dice_weight=0))
+    assert ce == pytest.approx(np.log(1 + 2 * np.exp(-5.0)), rel=1e-5)
+    target[0, 0, 0] = 2
+    assert float(segmentation_loss(logits, target, dice_weight=0)) > 5.0
+
+
+def test_percents_from_classmap_by_hand() -> None:
+    cm = np.zeros((4, 4), np.uint8)
+    cm[:2] = 1
+    cm[0, :2] = 2  # 2 hairless of 8 scalp pixels
+    assert percents_from_classmap(cm) == pytest.approx(25.0)
+    assert percents_from_classmap(np.zeros((4, 4), np.uint8)) == 0.0
