@@ -12,7 +12,7 @@ The batch pipeline has three stages, each measured (``run.json`` ``stage_seconds
    the network input) and resize/normalise it for the network.
 2. **infer** (main thread): photos of consecutive visits are batched together
    (``batch_size`` photos per call) and run by a backend (:mod:`salt.backends`).
-3. **finish** (one writer thread): per-view percentages, SALT, quality flags,
+3. **finish** (writer threads): per-view percentages, SALT, quality flags,
    overlays and mask PNGs, then the visit is appended to the journal.
 
 At most ``prefetch`` visits are loaded ahead and at most ``2 * prefetch`` wait for
@@ -909,7 +909,7 @@ def _write_run_json(
 
 
 class _Pipeline:
-    """Load (threads) -> batched inference (this thread) -> finish (one writer thread)."""
+    """Load (threads) -> batched inference (this thread) -> finish (writer threads)."""
 
     def __init__(
         self,
@@ -1098,7 +1098,7 @@ class _Pipeline:
                 big = cv2.resize(cmap, (w, h), interpolation=cv2.INTER_NEAREST)
                 ok, buf = cv2.imencode(".png", big)
                 if ok:
-                    atomic_write_bytes(mdir / f"{view}.png", bytes(buf))
+                    atomic_write_bytes(mdir / f"{view}.png", bytes(buf), fsync=False)
             if self.overlays:
                 pct = result.percents.get(view)
                 text = (
@@ -1107,7 +1107,9 @@ class _Pipeline:
                     else f"{view}: no scalp found"
                 )
                 img = draw_overlay(photo.rgb, cmap, text)
-                atomic_write_bytes(self.out / rel_dir / f"{view}.jpg", encode_jpeg(img))
+                atomic_write_bytes(
+                    self.out / rel_dir / f"{view}.jpg", encode_jpeg(img), fsync=False
+                )
                 written[view] = (rel_dir / f"{view}.jpg").as_posix()
                 tiles[view] = img
         if self.overlays:
@@ -1117,13 +1119,15 @@ class _Pipeline:
                 else f"SALT -- ({result.status})"
             )
             sheet = contact_sheet(tiles, f"{job.subject} / {job.visit}   {salt_txt}")
-            atomic_write_bytes(self.out / rel_dir / "sheet.jpg", encode_jpeg(sheet, 85))
+            atomic_write_bytes(
+                self.out / rel_dir / "sheet.jpg", encode_jpeg(sheet, 85), fsync=False
+            )
         return written
 
     # -- the loop (stage 2 runs here)
     def run(self, jobs: Sequence[_Job]) -> None:
         loader = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="salt-load")
-        writer = cf.ThreadPoolExecutor(1, thread_name_prefix="salt-write")
+        writer = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="salt-write")
         writes: deque[cf.Future[None]] = deque()
         try:
             pending: list[tuple[_Job, str]] = []

@@ -26,6 +26,7 @@ import math
 import os
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -96,7 +97,9 @@ ERROR_COLUMNS: tuple[str, ...] = ("file", "subject", "visit", "view", "error_typ
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", *, fsync: bool = True
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; rename it over ``path`` on success.
 
     Parameters
@@ -105,6 +108,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         The file to write.
     mode : {"wb", "w"}
         Binary or text (UTF-8) mode.
+    fsync : bool, default True
+        Flush the file to disk before the rename (survives a power cut, not only a
+        killed process); overlays skip it for speed.
 
     Yields
     ------
@@ -118,7 +124,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         with open(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -126,9 +133,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
-    with atomic_write(path, "wb") as fh:
+    with atomic_write(path, "wb", fsync=fsync) as fh:
         fh.write(data)
 
 
@@ -280,6 +287,7 @@ class Journal:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.path = Path(folder) / JOURNAL_NAME
         self._fh: IO[str] | None = None
+        self._lock = threading.Lock()
 
     def read(self) -> dict[str, dict[str, Any]]:
         """Finished visits, keyed by visit id (``subject/visit``); the last line wins."""
@@ -306,11 +314,13 @@ class Journal:
                 fh.write(_dumps(entry))
 
     def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
-        """Append finished visits and flush them to disk (``fsync``)."""
-        if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8", newline="")
+        """Append finished visits and flush them to disk (``fsync``); thread-safe."""
         text = "".join(_dumps(e) for e in entries)
-        if text:
+        if not text:
+            return
+        with self._lock:
+            if self._fh is None:
+                self._fh = open(self.path, "a", encoding="utf-8", newline="")
             self._fh.write(text)
             self._fh.flush()
             os.fsync(self._fh.fileno())
