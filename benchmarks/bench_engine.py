@@ -20,7 +20,8 @@ configuration):
   reduced-precision backends on the 12 MP visits.
 
 The 12 MP visits are synthetic (:func:`salt.synth.render_visit` at 384 px, upscaled to
-4000 x 3000 and saved as JPEG quality 90), cached in ``--cache``.
+4000 x 3000, with +-6 levels of noise so the files weigh what phone photos do, saved
+as JPEG quality 90), cached in ``--cache``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def make_12mp(root: Path, n: int) -> Path:
             continue
         d.mkdir(parents=True, exist_ok=True)
         visit = render_visit(1000 + i, size=384)
+        rng = np.random.default_rng(i)
         for v in VIEWS:
             big = cv2.resize(visit.photos[v], (4000, 3000), interpolation=cv2.INTER_LINEAR)
+            # sensor-like noise, so the files are the size of phone photos (about 3-5 MB)
+            noise = rng.integers(-6, 7, size=(3000, 4000, 1), dtype=np.int16)
+            big = np.clip(big.astype(np.int16) + noise, 0, 255).astype(np.uint8)
             cv2.imwrite(
                 str(d / f"{v}.jpg"),
                 cv2.cvtColor(big, cv2.COLOR_RGB2BGR),
@@ -257,7 +262,7 @@ def main() -> None:
 
     cache = Path(args.cache)
     t = time.perf_counter()
-    big = make_12mp(cache / "12mp", args.visits)
+    big = make_12mp(cache / "12mp-noisy", args.visits)
     print(f"12 MP folder ready ({time.perf_counter() - t:.0f} s)", flush=True)
     results: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
