@@ -258,7 +258,19 @@ def _quality(
         from salt.quality import quality_flags
     except ImportError:  # the quality module is optional
         return {}
-    return dict(quality_flags(rgb, class_map, view, thresholds=thresholds))
+    return dict(quality_flags(rgb, class_map, view, thresholds=_thresholds(thresholds)))
+
+
+def _thresholds(thresholds: Any) -> Any:
+    """Build QualityThresholds from a mapping of some of its fields (others pass through)."""
+    if not isinstance(thresholds, Mapping):
+        return thresholds
+    from salt.quality import QualityThresholds
+
+    try:
+        return QualityThresholds(**thresholds)
+    except TypeError as exc:
+        raise BadValueError(f"bad quality thresholds {dict(thresholds)}: {exc}") from None
 
 
 def _assemble(
@@ -683,8 +695,9 @@ def score_folder(
         Estimate SALT for visits with missing views (status ``partial``).
     strict : bool, default False
         Leave SALT empty for visits with a quality flag (status ``flagged``).
-    quality_thresholds : Mapping, optional
-        Passed to :func:`salt.quality.quality_flags`.
+    quality_thresholds : Mapping or salt.quality.QualityThresholds, optional
+        Cut-offs of the quality flags (:class:`salt.quality.QualityThresholds`; a
+        mapping gives some of its fields).
     min_side : int, default 256
         Smallest short side, pixels, accepted for a photo.
     allow_inside_input : bool, default False
@@ -720,6 +733,7 @@ def score_folder(
 
     if batch_size < 1:
         raise BadValueError(f"batch_size must be >= 1, got {batch_size}")
+    quality_thresholds = _thresholds(quality_thresholds)
     started = datetime.now(UTC)
     t_start = time.perf_counter()
     timer = _Timer()

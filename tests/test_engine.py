@@ -419,3 +419,28 @@ def test_cli_exit_codes(tmp_path: Path, model: SaltModel, monkeypatch: pytest.Mo
     assert main(["score", str(good), "-o", str(good / "out"), "-q"]) == 2
     with OutputLock(tmp_path / "o1"):
         assert main(["score", str(good), "-o", str(tmp_path / "o1"), "-q"]) == 2
+
+
+def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> None:
+    pytest.importorskip("salt.quality")
+    root = tmp_path / "photos"
+    good_visit(root / "A" / "w0")
+    calm = {"min_laplacian_var": 0.0, "view_margin": 1e9, "min_scalp_fraction": 0.0}
+    blurry = {**calm, "min_laplacian_var": 1e12}  # every photo counts as blurred
+    kw = {"model": model, "backend": "torch", "progress": False}
+    assert (
+        salt.score_folder(root, None, strict=True, quality_thresholds=calm, **kw).loc[0, "status"]
+        == "ok"
+    )
+    lax = salt.score_folder(root, tmp_path / "lax", quality_thresholds=blurry, **kw)
+    assert lax.loc[0, "status"] == "ok" and lax.loc[0, "salt"] == pytest.approx(SALT)
+    assert pd.read_csv(tmp_path / "lax" / "views.csv")["q_blurry"].all()
+    strict = salt.score_folder(
+        root, tmp_path / "strict", strict=True, quality_thresholds=blurry, **kw
+    )
+    assert strict.loc[0, "status"] == "flagged" and math.isnan(strict.loc[0, "salt"])
+    errors = pd.read_csv(tmp_path / "strict" / "errors.csv")
+    assert list(errors["error_type"]) == ["QualityFlag"] * 4
+    assert errors["message"].str.contains("blurry").all()
+    with pytest.raises(salt.BadValueError, match="nope"):
+        salt.score_folder(root, None, quality_thresholds={"nope": 1}, **kw)

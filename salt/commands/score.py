@@ -14,8 +14,12 @@ no photos, model not found).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
+
+from salt.errors import InputFileError
 
 __all__ = ["register", "run"]
 
@@ -57,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strict", action="store_true", help="leave SALT empty for visits with a quality flag"
     )
+    p.add_argument(
+        "--quality-thresholds",
+        metavar="JSON",
+        help="JSON file of quality-flag cut-offs (fields of salt.quality.QualityThresholds)",
+    )
     p.add_argument("--min-side", type=int, default=256, help="smallest photo short side, pixels")
     p.add_argument("--allow-inside-input", action="store_true", help="allow OUT inside ROOT")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -67,6 +76,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``salt score``; return the exit code (see module notes)."""
     from salt.engine import score_folder
 
+    thresholds = None
+    if args.quality_thresholds:
+        try:
+            thresholds = json.loads(Path(args.quality_thresholds).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputFileError(
+                f"cannot read the quality thresholds {args.quality_thresholds}: {exc}"
+            ) from None
+        if not isinstance(thresholds, dict):
+            raise InputFileError(f"{args.quality_thresholds} must hold a JSON object")
     visits = score_folder(
         args.root,
         args.out,
@@ -81,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         partial=args.partial,
         strict=args.strict,
+        quality_thresholds=thresholds,
         min_side=args.min_side,
         allow_inside_input=args.allow_inside_input,
         arguments={"command": ["salt", *sys.argv[1:]]},
