@@ -526,3 +526,171 @@ def format_summary(metrics: Mapping[str, Any]) -> str:
     met = [f"{k} {'met' if v['met'] else 'MISSED'}" for k, v in metrics["targets"].items()]
     lines.append("targets: " + ", ".join(met))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- real photos
+
+#: Attribution required wherever the scalp-views photos are shown (CC BY 4.0).
+SCALP_VIEWS_ATTRIBUTION = (
+    'Photos: "hair-loss" data set, Roboflow Universe user "uze" (2024), CC BY 4.0, '
+    "as redistributed in Multilabel-Baldness-Classification (R. Valverde Romero)"
+)
+
+
+class OnnxSkinHair:
+    """The skin/clothes/hair segmenter of ``shared/data/skin-hair-onnx`` as a baseline.
+
+    Its input is (1, 3, 512, 512) float32 ImageNet-normalised RGB; its output is
+    per-class probabilities (skin, clothes, hair). It has no notion of scalp, so
+    its "loss %" of a top view is ``skin / (skin + hair)`` pixels (probability > 0.5).
+    """
+
+    MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+    STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 2
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise InputFileError(f"cannot load ONNX model {path}: {exc}") from exc
+        self.input = self.session.get_inputs()[0].name
+
+    def masks(
+        self, rgb: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """(skin, hair) boolean masks (512, 512) of an RGB photo."""
+        x = cv2.resize(rgb, (512, 512)).astype(np.float32) / 255.0
+        x = ((x - self.MEAN) / self.STD).transpose(2, 0, 1)[None]
+        out = self.session.run(None, {self.input: np.ascontiguousarray(x, np.float32)})[0][0]
+        return out[0] > 0.5, out[2] > 0.5
+
+    def loss_percent(self, rgb: npt.NDArray[np.uint8]) -> float:
+        """Bare-skin share of skin + hair pixels, in percent (0 when neither is found)."""
+        skin, hair = self.masks(rgb)
+        denom = int(skin.sum() + hair.sum())
+        return 100.0 * float(skin.sum()) / denom if denom else 0.0
+
+
+def real_photo_check(
+    model: SaltModel,
+    root: str | os.PathLike[str],
+    *,
+    view: str = "Top-Down",
+    baseline_onnx: str | os.PathLike[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted loss % on real photos against the uploader's pattern-hair-loss grade.
+
+    Parameters
+    ----------
+    model : SaltModel
+    root : path
+        ``shared/data/scalp-views``: ``labels.csv`` (file, subject, view,
+        source_label = ``LEVEL_2`` .. ``LEVEL_7``) and ``images/``.
+    view : str
+        Which view to use (``Top-Down`` is the SALT top view).
+    baseline_onnx : path, optional
+        The skin/hair ONNX segmenter; adds its loss % and its hair-mask agreement with ours.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per photo: file, subject, grade, pred_loss (percent), scalp_fraction
+        (share of the image classed scalp) and, with a baseline, baseline_loss and hair_iou.
+    summary : dict
+        ``n``, ``spearman`` (predicted loss % vs grade) and its p-value, and the
+        same for the baseline.
+    """
+    from scipy.stats import spearmanr
+
+    root = Path(root)
+    labels = pd.read_csv(root / "labels.csv")
+    labels = labels[labels["view"] == view].copy()
+    if labels.empty:
+        raise InputFileError(f"{root / 'labels.csv'} has no rows with view {view!r}")
+    labels["grade"] = labels["source_label"].str.extract(r"(\d+)").astype(float)[0]
+    baseline = OnnxSkinHair(baseline_onnx) if baseline_onnx else None
+    rows = []
+    for rec in labels.itertuples():
+        rgb = _read_rgb(root / str(rec.file))
+        cm = model.predict([rgb])[0]
+        row: dict[str, Any] = {
+            "file": rec.file,
+            "subject": rec.subject,
+            "grade": rec.grade,
+            "pred_loss": percents_from_classmap(cm),
+            "scalp_fraction": float((cm > 0).mean()),
+        }
+        if baseline is not None:
+            skin, hair = baseline.masks(rgb)
+            denom = int(skin.sum() + hair.sum())
+            row["baseline_loss"] = 100.0 * float(skin.sum()) / denom if denom else 0.0
+            ours = cv2.resize(cm, (512, 512), interpolation=cv2.INTER_NEAREST) == 1
+            union = int((ours | hair).sum())
+            row["hair_iou"] = float((ours & hair).sum()) / union if union else math.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    rho, pval = spearmanr(table["pred_loss"], table["grade"])
+    summary: dict[str, Any] = {"n": len(table), "view": view, "spearman": rho, "spearman_p": pval}
+    if baseline is not None:
+        brho, bp = spearmanr(table["baseline_loss"], table["grade"])
+        summary.update(
+            baseline_spearman=brho,
+            baseline_spearman_p=bp,
+            hair_iou_with_baseline_median=float(table["hair_iou"].median()),
+        )
+    return table, summary
+
+
+def real_overlays(
+    model: SaltModel,
+    root: str | os.PathLike[str],
+    table: pd.DataFrame,
+    out_png: str | os.PathLike[str],
+    *,
+    n: int = 12,
+) -> Path:
+    """Draw ``n`` real photos with the model's masks (spread over the grades) as one PNG.
+
+    The scalp outline and hairless area are drawn by :func:`salt.overlay.draw_overlay`;
+    the CC BY 4.0 attribution is written under the grid.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from salt.overlay import draw_overlay
+
+    root = Path(root)
+    ordered = table.sort_values(["grade", "file"]).reset_index(drop=True)
+    idx = np.unique(np.linspace(0, len(ordered) - 1, n).round().astype(int))
+    cols = 4
+    rows_n = math.ceil(len(idx) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(cols * 3.0, rows_n * 3.4 + 0.5))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, i in zip(np.ravel(axes), idx, strict=False):
+        rec = ordered.iloc[i]
+        rgb = _read_rgb(root / str(rec["file"]))
+        small = cv2.resize(rgb, (320, 320), interpolation=cv2.INTER_AREA)
+        cm = model.predict([rgb])[0]
+        ax.imshow(draw_overlay(small, cm, f"{rec['pred_loss']:.0f} %"))
+        ax.set_title(f"{Path(str(rec['file'])).name}, grade {int(rec['grade'])}", fontsize=8)
+    fig.text(0.5, 0.005, SCALP_VIEWS_ATTRIBUTION, ha="center", va="bottom", fontsize=7, wrap=True)
+    fig.suptitle(
+        f"model {model.name} ({model.sha256[:8]}) on real top views: scalp outline, hairless area "
+        "shaded; predicted loss % top-left",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out

@@ -297,7 +297,8 @@ def augment(
     if strength > 0:
         # geometry: zoom, rotation, shift, flip (one affine warp, nearest for the mask)
         if rng.random() < 0.8 * strength:
-            scale = float(np.exp(rng.uniform(np.log(0.75), np.log(1.3))))
+            # zoom out to 0.7x and in to 2.2x: real phone photos are often close-ups of the scalp
+            scale = float(np.exp(rng.uniform(np.log(0.7), np.log(2.2))))
             angle = float(rng.uniform(-25, 25))
             tx, ty = rng.uniform(-0.08, 0.08, 2) * (w, h)
             m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
@@ -363,9 +364,10 @@ def augment(
 
 
 def _render(seed: int, render_size: int) -> Any:
+    """Render a training visit; odd seeds spread SALT uniformly over 0-100 (severe cases too)."""
     from salt.synth import render_visit
 
-    return render_visit(seed, size=render_size)
+    return render_visit(seed, size=render_size, salt_uniform=bool(seed % 2))
 
 
 class SampleStream(IterableDataset):  # type: ignore[type-arg]
