@@ -17,24 +17,24 @@ __all__ = ["HAIR_COLOURS", "SKIN_TONES", "draw_strands"]
 
 #: Fitzpatrick type -> sRGB albedo of skin (0-255).
 SKIN_TONES: dict[str, tuple[int, int, int]] = {
-    "I": (242, 208, 190),
-    "II": (228, 186, 160),
-    "III": (205, 158, 124),
-    "IV": (170, 120, 86),
-    "V": (120, 80, 56),
-    "VI": (74, 50, 38),
+    "I": (236, 200, 186),
+    "II": (224, 178, 158),
+    "III": (200, 150, 125),
+    "IV": (165, 115, 90),
+    "V": (118, 80, 62),
+    "VI": (72, 50, 42),
 }
 
 #: Hair colour -> (base sRGB, highlight sRGB, second strand sRGB, share of second strands).
 HAIR_COLOURS: dict[
     str, tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int], float]
 ] = {
-    "black": ((22, 19, 18), (70, 66, 64), (30, 26, 24), 0.0),
-    "brown": ((62, 40, 26), (140, 104, 76), (40, 27, 20), 0.3),
-    "blond": ((168, 132, 86), (226, 200, 150), (130, 98, 62), 0.3),
-    "red": ((122, 54, 28), (196, 110, 66), (90, 40, 22), 0.3),
-    "grey": ((52, 48, 46), (150, 148, 146), (200, 198, 195), 0.55),
-    "white": ((205, 202, 196), (240, 238, 234), (150, 146, 140), 0.25),
+    "black": ((24, 22, 22), (80, 78, 78), (34, 30, 28), 0.3),
+    "brown": ((58, 44, 36), (130, 108, 92), (42, 32, 27), 0.3),
+    "blond": ((160, 134, 100), (222, 204, 170), (125, 102, 76), 0.3),
+    "red": ((120, 62, 40), (190, 118, 82), (92, 46, 30), 0.3),
+    "grey": ((92, 90, 88), (190, 189, 187), (168, 166, 163), 0.5),
+    "white": ((200, 198, 194), (240, 238, 234), (160, 157, 152), 0.25),
 }
 
 
@@ -94,7 +94,8 @@ def draw_strands(
         ix = np.clip(pos[:, 0].round().astype(np.int32), 0, w - 1)
         iy = np.clip(pos[:, 1].round().astype(np.int32), 0, h - 1)
         ok = valid[iy, ix]
-        d = np.where(ok[:, None], flow[iy, ix], last)
+        # off the cranium a strand keeps its direction but fades out quickly (overhang)
+        d = np.where(ok[:, None], flow[iy, ix], last * np.float32(0.5))
         last = d
         ang = turn[:, k] + sweep * k
         ca, sa = np.cos(ang), np.sin(ang)

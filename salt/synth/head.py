@@ -131,23 +131,23 @@ def random_head(rng: np.random.Generator) -> Head:
     k = rng.uniform(0.92, 1.08)
     ax, ay, az = (
         7.4 * k * rng.uniform(0.95, 1.05),
-        9.6 * k * rng.uniform(0.95, 1.05),
+        9.8 * k * rng.uniform(0.95, 1.05),
         9.0 * k * rng.uniform(0.95, 1.05),
     )
     jaw = rng.uniform(0.9, 1.1)
     ear_z = -3.6 * k + rng.uniform(-0.6, 0.6)
     ear_y = -0.9 * k + rng.uniform(-0.5, 0.5)
-    ear = (1.3 * k, 2.0 * k * rng.uniform(0.9, 1.1), 3.1 * k * rng.uniform(0.9, 1.1))
-    ear_x = ax * math.sqrt(max(0.0, 1 - (ear_z / az) ** 2 - (ear_y / ay) ** 2)) + 0.3
+    ear = (1.2 * k, 1.9 * k * rng.uniform(0.9, 1.1), 3.0 * k * rng.uniform(0.9, 1.1))
+    ear_x = ax * math.sqrt(max(0.0, 1 - (ear_z / az) ** 2 - (ear_y / ay) ** 2)) + 0.2
     shoulders = rng.uniform(17.0, 22.0)
     parts = (
         Ellipsoid((0.0, 0.0, 0.0), (ax, ay, az), OBJECTS["cranium"]),
-        Ellipsoid((0.0, 2.6 * k, -5.8 * k), (6.2 * k * jaw, 7.9 * k, 9.2 * k), OBJECTS["face"]),
-        Ellipsoid((0.0, 10.2 * k, -6.2 * k), (1.1 * k, 1.7 * k, 2.5 * k), OBJECTS["nose"]),
+        Ellipsoid((0.0, 4.8 * k, -6.6 * k), (5.6 * k * jaw, 5.6 * k, 7.3 * k), OBJECTS["face"]),
+        Ellipsoid((0.0, 10.3 * k, -5.2 * k), (0.85 * k, 1.6 * k, 2.3 * k), OBJECTS["nose"]),
         Ellipsoid((ear_x, ear_y, ear_z), ear, OBJECTS["ear"]),
         Ellipsoid((-ear_x, ear_y, ear_z), ear, OBJECTS["ear"]),
-        Ellipsoid((0.0, -1.2 * k, -14.5 * k), (5.4 * k, 5.6 * k, 9.5 * k), OBJECTS["neck"]),
-        Ellipsoid((0.0, -1.5, -31.0 * k), (shoulders, 11.0, 10.5), OBJECTS["torso"]),
+        Ellipsoid((0.0, -1.5 * k, -13.0 * k), (5.0 * k, 5.0 * k, 8.5 * k), OBJECTS["neck"]),
+        Ellipsoid((0.0, -1.5, -29.0 * k), (shoulders, 11.0, 9.5), OBJECTS["torso"]),
     )
     # Hairline: forehead ~0.45, above the ears ~-0.2, nape ~-0.6 (units of az).
     front = rng.uniform(0.36, 0.52)
@@ -253,7 +253,8 @@ def view_camera(
     dist = dist_scalp + 9.0
     azim_jit = float(rng.uniform(-12.0, 12.0))
     roll = float(rng.normal(0.0, 5.0))
-    fill_v = float(rng.uniform(0.62, 0.98)) if fill is None else fill
+    lo, hi = {"top": (0.9, 1.3), "back": (0.85, 1.25)}.get(view, (0.65, 1.0))
+    fill_v = float(rng.uniform(lo, hi)) if fill is None else fill
     target = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.5, 1.0)])
     if view == "top":
         elev = float(rng.uniform(0.0, 18.0)) if elevation is None else elevation
@@ -271,7 +272,8 @@ def view_camera(
         e = math.radians(elev)
         direction = np.array([math.sin(az) * math.cos(e), math.cos(az) * math.cos(e), math.sin(e)])
         up_hint = np.array([0.0, 0.0, 1.0])
-        target = target + np.array([0.0, 0.0, rng.uniform(-4.0, -1.0)])
+        shift = 0.0 if view == "back" else rng.uniform(0.5, 3.0)
+        target = target + np.array([0.0, shift, rng.uniform(-4.5, -1.5)])
         roll_total = roll
         flip = False
     origin = target + dist * direction

@@ -37,6 +37,7 @@ from salt.synth.appearance import (
 from salt.synth.head import (
     OBJECTS,
     Camera,
+    Ellipsoid,
     Head,
     Hit,
     hairline_height,
@@ -66,6 +67,7 @@ _CLOTHES = np.array(
     ],
     dtype=np.float64,
 )
+_RULERS = np.array([[235, 235, 230], [240, 215, 80], [200, 220, 235], [250, 250, 250]])
 _HAIR_WEIGHTS = {
     "black": 0.3,
     "brown": 0.3,
@@ -185,7 +187,7 @@ def random_subject(
         if hair_length is not None
         else rng.choice(
             [rng.uniform(0.8, 3.0), rng.uniform(3.0, 8.0), rng.uniform(8.0, 20.0)],
-            p=[0.45, 0.4, 0.15],
+            p=[0.55, 0.35, 0.1],
         )
     )
     if not 0.1 <= length <= 60:
@@ -200,6 +202,8 @@ def random_subject(
         "density": float(rng.uniform(0.75, 1.0)),
         "gravity": float(np.clip(length / 8.0, 0.1, 2.5) * rng.uniform(0.6, 1.4)),
         "whorl": [float(x) for x in whorl],
+        "strand_alpha": float(rng.uniform(0.55, 0.9)),
+        "swirl": float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.6)),
         "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
         "clothes": [
             float(x) for x in _CLOTHES[int(rng.integers(len(_CLOTHES)))] * rng.uniform(0.7, 1.15)
@@ -233,22 +237,91 @@ def _scene_draws(
             float(rng.uniform(0.3, 1.0)),
         ],
         "ambient": float(rng.uniform(0.25, 0.6)),
-        "kelvin": float(rng.uniform(2800, 7500)),
+        "kelvin": float(rng.uniform(3000, 6500)),
         "exposure": float(rng.uniform(0.8, 1.25)),
         "flash": float(rng.random() < 0.4),
         "flash_strength": float(rng.uniform(0.2, 0.7)),
         "shine": float(rng.uniform(0.1, 0.5)),
     }
     effects = {
-        "blur": float(rng.choice([rng.uniform(0.0, 0.6), rng.uniform(0.6, 2.0)], p=[0.75, 0.25])),
+        "blur": float(rng.choice([rng.uniform(0.3, 1.0), rng.uniform(1.0, 2.2)], p=[0.7, 0.3])),
         "motion": float(rng.choice([0.0, rng.uniform(2.0, 7.0)], p=[0.85, 0.15])),
         "motion_angle": float(rng.uniform(0, 180)),
-        "noise": float(rng.uniform(1.0, 6.0)),
+        "noise": float(rng.uniform(0.5, 3.5)),
         "jpeg": int(rng.integers(55, 96)),
         "vignette": float(rng.uniform(0.0, 0.35)),
         "bg_seed": int(rng.integers(0, 2**31 - 1)),
+        "awb": float(rng.uniform(0.3, 0.8)),
+        "contrast": float(rng.uniform(0.0, 0.9)),
     }
-    return {"cams": cams, "cameras": cam_params, "light": light, "effects": effects}
+    extras: dict[str, dict[str, Any]] = {}
+    for view in VIEWS:
+        extras[view] = {
+            "hand": bool(rng.random() < 0.07),
+            "hand_depth": float(rng.uniform(0.6, 0.9)),
+            "hand_angle": float(rng.uniform(0, 2 * math.pi)),
+            "hand_offset": float(rng.uniform(0.75, 1.0)),
+            "hand_axes": [float(x) for x in rng.uniform(1.5, 4.0, size=3)],
+            "ruler": bool(rng.random() < 0.07),
+            "ruler_edge": int(rng.integers(4)),
+            "ruler_width": float(rng.uniform(0.05, 0.09)),
+            "ruler_offset": float(rng.uniform(0.0, 0.1)),
+            "ruler_colour": [float(x) for x in _RULERS[int(rng.integers(len(_RULERS)))]],
+        }
+    return {
+        "cams": cams,
+        "cameras": cam_params,
+        "light": light,
+        "effects": effects,
+        "extras": extras,
+    }
+
+
+def _hand(cam: Camera, extra: Mapping[str, Any]) -> Ellipsoid:
+    """Place a hand (or fingers) between the camera and the head, near a frame edge."""
+    depth = extra["hand_depth"] * float(np.linalg.norm(cam.origin))
+    half = depth * (cam.size / 2) / cam.focal  # half the frame width at that depth, cm
+    a = extra["hand_angle"]
+    off = extra["hand_offset"] * half
+    centre = (
+        cam.origin + cam.forward * depth + (cam.right * math.cos(a) + cam.up * math.sin(a)) * off
+    )
+    return Ellipsoid(
+        tuple(float(c) for c in centre),  # type: ignore[arg-type]
+        tuple(extra["hand_axes"]),  # type: ignore[arg-type]
+        OBJECTS["hand"],
+    )
+
+
+def _ruler(
+    canvas: npt.NDArray[np.uint8], label: npt.NDArray[np.uint8], extra: Mapping[str, Any]
+) -> None:
+    """Draw a ruler strip with ticks along one edge; it hides what is under it (in place)."""
+    size = canvas.shape[0]
+    w = max(2, round(extra["ruler_width"] * size))
+    o = round(extra["ruler_offset"] * size)
+    strip = np.zeros((size, size), dtype=bool)
+    edge = extra["ruler_edge"]
+    if edge == 0:
+        strip[o : o + w, :] = True
+    elif edge == 1:
+        strip[size - o - w : size - o, :] = True
+    elif edge == 2:
+        strip[:, o : o + w] = True
+    else:
+        strip[:, size - o - w : size - o] = True
+    canvas[strip] = np.asarray(extra["ruler_colour"], dtype=np.float32).astype(np.uint8)
+    label[strip] = 0
+    step = max(2, size // 60)
+    tick = max(1, w // 3)
+    for i, pos in enumerate(range(0, size, step)):
+        length = tick * (2 if i % 5 == 0 else 1)
+        if edge in (0, 1):
+            y0 = o if edge == 0 else size - o - w
+            cv2.line(canvas, (pos, y0), (pos, y0 + length), (20, 20, 20), 1)
+        else:
+            x0 = o if edge == 2 else size - o - w
+            cv2.line(canvas, (x0, pos), (x0 + length, pos), (20, 20, 20), 1)
 
 
 def _labels(
@@ -310,7 +383,7 @@ def threshold_for_target(fields: Mapping[str, npt.NDArray[np.float32]], target: 
 
 
 def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
-    """Paint a blurred room: wall colour, a few furniture-like blocks, a light gradient."""
+    """Paint a room: wall colour, furniture-like blocks, patterned fabric, texture, a gradient."""
     rng = np.random.default_rng(seed)
     palette = np.array(
         [
@@ -325,21 +398,52 @@ def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
             [60, 55, 50],
             [230, 215, 190],
             [140, 100, 70],
+            [180, 140, 100],
         ],
         dtype=np.float32,
     )
-    m = max(16, size // 4)
+    m = max(16, size // 2)
     base = palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.1)
     img = np.empty((m, m, 3), dtype=np.float32)
     img[:] = base
-    for _ in range(int(rng.integers(0, 5))):
+    yy, xx = np.mgrid[0:m, 0:m].astype(np.float32) / m
+    for _ in range(int(rng.integers(1, 6))):
         c = palette[rng.integers(len(palette))] * rng.uniform(0.6, 1.1)
         x0, y0 = rng.integers(-m // 4, m, size=2)
-        x1, y1 = x0 + rng.integers(m // 8, m), y0 + rng.integers(m // 8, m)
-        cv2.rectangle(img, (int(x0), int(y0)), (int(x1), int(y1)), tuple(float(x) for x in c), -1)
-    g = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.9, 1.2), m, dtype=np.float32)
+        x1, y1 = x0 + rng.integers(m // 10, m), y0 + rng.integers(m // 10, m)
+        sl = np.s_[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+        if rng.random() < 0.35:  # patterned fabric: two crossed waves of a second colour
+            c2 = palette[rng.integers(len(palette))]
+            f1, f2 = rng.uniform(10, 60, size=2)
+            a1, a2 = rng.uniform(0, math.pi, size=2)
+            wave = np.sin(f1 * (math.cos(a1) * xx + math.sin(a1) * yy) + rng.uniform(0, 6))
+            wave *= np.sin(f2 * (math.cos(a2) * xx + math.sin(a2) * yy) + rng.uniform(0, 6))
+            mix = (np.clip(wave[sl], -0.2, 1.0) + 0.2)[..., None] / 1.2
+            img[sl] = c * (1 - mix) + c2 * mix
+        else:
+            img[sl] = c
+    g = np.linspace(rng.uniform(0.65, 1.0), rng.uniform(0.9, 1.2), m, dtype=np.float32)
     img *= g[:, None, None] if rng.random() < 0.5 else g[None, :, None]
-    img = cv2.GaussianBlur(img, (0, 0), m / 80 + 0.5)
+    # clutter: shelves, frames, cables, small objects
+    for _ in range(int(rng.integers(0, 30))):
+        c = tuple(float(v) for v in palette[rng.integers(len(palette))] * rng.uniform(0.4, 1.2))
+        x0, y0 = (int(v) for v in rng.integers(0, m, size=2))
+        kind = rng.random()
+        if kind < 0.4:
+            x1, y1 = (int(v) for v in rng.integers(0, m, size=2))
+            cv2.line(img, (x0, y0), (x1, y1), c, int(rng.integers(1, 4)), cv2.LINE_AA)
+        elif kind < 0.8:
+            w, h = (int(v) for v in rng.integers(2, max(3, m // 6), size=2))
+            cv2.rectangle(img, (x0, y0), (x0 + w, y0 + h), c, -1)
+        else:
+            r = int(rng.integers(2, max(3, m // 10)))
+            cv2.circle(img, (x0, y0), r, c, -1, cv2.LINE_AA)
+    # surface texture at a random scale
+    k = int(rng.integers(1, 4))
+    tex = rng.standard_normal((m // k + 1, m // k + 1), dtype=np.float32)
+    tex = cv2.resize(tex, (m, m), interpolation=cv2.INTER_LINEAR)
+    img += (tex * np.float32(rng.uniform(2.0, 12.0)))[..., None]
+    img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, 1.8)))
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -361,6 +465,9 @@ def _flow(
     t /= np.sqrt(np.einsum("ij,ij->i", t, t))[:, None] + 1e-6
     down = s[:, 2:3] * s
     down[:, 2] -= 1.0  # tangential part of (0, 0, -1)
+    # a spiral around the whorl instead of a radial star
+    near = np.exp(-np.einsum("ij,ij->i", s - w, s - w) / np.float32(0.15))[:, None]
+    t = t + np.float32(look["swirl"]) * near * np.cross(s, t)
     t = t + np.float32(look["gravity"]) * down
     d = t * np.asarray(axes, dtype=np.float32)
     d /= np.sqrt(np.einsum("ij,ij->i", d, d))[:, None] + 1e-6
@@ -372,6 +479,68 @@ def _flow(
     du = f * ((d @ rt) * z - (x @ rt) * dz)
     dv = -f * ((d @ up) * z - (x @ up) * dz)
     return np.stack([du, dv], axis=1)
+
+
+def _face_points(face: Any, x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> Any:
+    """Points on the front of the face ellipsoid at given x (lateral) and z (height), cm."""
+    cx, cy, cz = face.centre
+    ax, ay, az = face.axes
+    r = 1 - ((x - cx) / ax) ** 2 - ((z - cz) / az) ** 2
+    y = cy + ay * np.sqrt(np.clip(r, 0.0, None))
+    return np.stack([x, y + 0.05, z], axis=-1)
+
+
+def _face_features(
+    img: npt.NDArray[np.float32],
+    hit: Hit,
+    cam: Camera,
+    subject: Subject,
+    index: npt.NDArray[np.int32],
+    skin: npt.NDArray[np.float32],
+    shade_f: npt.NDArray[np.float32],
+) -> None:
+    """Draw eyes, eyebrows and lips where they face the camera (in place).
+
+    They are painted on the face ellipsoid, so they never touch the scalp labels.
+    """
+    face = subject.head.parts[1]
+    cz = face.centre[2]
+    size = cam.size
+    hair = np.asarray(HAIR_COLOURS[subject.look["hair_colour"]][0], dtype=np.float32)
+    brow_col = hair * 0.8 if subject.look["hair_colour"] not in ("white", "grey") else hair * 0.7
+    t = np.linspace(0, 2 * math.pi, 12, endpoint=False)
+    feats: list[tuple[npt.NDArray[np.float64], tuple[float, float, float], str, float]] = []
+    eye_z = cz + 4.0
+    for side in (-1.0, 1.0):
+        ex = side * 3.0 + 1.25 * np.cos(t)
+        ez = eye_z + 0.45 * np.sin(t)
+        feats.append((_face_points(face, ex, ez), (45.0, 35.0, 35.0), "fill", 0.0))
+        bx = side * np.linspace(1.4, 4.6, 8)
+        bz = eye_z + 1.3 + 0.35 * np.sin(np.linspace(0.3, 2.8, 8))
+        feats.append((_face_points(face, bx, bz), tuple(brow_col), "line", 0.45))
+    mx = np.linspace(-2.2, 2.2, 9)
+    mz = cz - 3.6 + 0.25 * (mx / 2.2) ** 2
+    lip = skin * np.array([0.78, 0.55, 0.55], dtype=np.float32)
+    feats.append((_face_points(face, mx, mz), tuple(lip), "line", 0.35))
+    for pts3, colour, mode, width_cm in feats:
+        pr = cam.project(pts3)
+        col = np.round(pr[:, 0]).astype(int)
+        row = np.round(pr[:, 1]).astype(int)
+        inside = (col >= 0) & (col < size) & (row >= 0) & (row < size)
+        vis = np.zeros(len(pts3), dtype=bool)
+        idx = np.where(inside, index[np.clip(row, 0, size - 1), np.clip(col, 0, size - 1)], -1)
+        ok = idx >= 0
+        vis[ok] = np.linalg.norm(hit.point[idx[ok]] - pts3[ok], axis=1) < 0.8
+        if vis.mean() < 0.7:
+            continue
+        shade = float(np.mean(shade_f[idx[vis]]))
+        c = tuple(float(v) * shade for v in colour)
+        poly = np.round(pr[:, :2] * 4).astype(np.int32)
+        if mode == "fill":
+            cv2.fillPoly(img, [poly], c, lineType=cv2.LINE_AA, shift=2)
+        else:
+            width = max(1, round(width_cm * cam.focal / float(np.mean(pr[:, 2]))))
+            cv2.polylines(img, [poly], False, c, thickness=width, lineType=cv2.LINE_AA, shift=2)
 
 
 def _pow2k(x: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
@@ -442,6 +611,8 @@ def _render_view(
     img = _background(size, eff["bg_seed"] + VIEWS.index(view))
     img[ii, jj] = table[kind] * shade_f[:, None] + spec[:, None]
 
+    _face_features(img, hit, cam, subject, index, skin, shade_f)
+
     # hair density (terminal hair per unit area, 0-1) and the undercoat: the
     # shadowed mass of hair seen between the strands
     colours = HAIR_COLOURS[look["hair_colour"]]
@@ -477,7 +648,7 @@ def _render_view(
     hy, hx = np.nonzero(dens > 0)
     fl = flow[hy, hx]
     speed = np.hypot(fl[:, 0], fl[:, 1])
-    p_root = dens[hy, hx] * 2.2 / (speed * vis_len + 2.0)
+    p_root = dens[hy, hx] * 3.0 / (speed * vis_len + 2.0)
     keep = rng.random(len(hy), dtype=np.float32) < p_root
     ys, xs = hy[keep], hx[keep]
     n = len(xs)
@@ -491,12 +662,15 @@ def _render_view(
     sheen = np.minimum(
         _pow2k(ndh_f[ri], 3) * 1.2 + (light["flash"] * _pow2k(ndv_f[ri], 4)) * 0.6, 1.0
     )[:, None]
-    col = (col * sh + (hi - base)[None] * sheen * rng.uniform(0.3, 1.0, size=(n, 1))).astype(
-        np.float32
-    )
+    col = col * sh + (hi - base)[None] * sheen * rng.uniform(0.3, 1.0, size=(n, 1))
+    # strands blend partly with the hair mass beneath (soft contrast)
+    under_rgb = (base * 0.55 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * sh)
+    mixw = rng.uniform(0.45, 1.0, size=(n, 1))
+    col = (col * mixw + under_rgb * (1 - mixw)).astype(np.float32)
     canvas = np.clip(img, 0, 255).astype(np.uint8)
+    layer = canvas.copy()
     draw_strands(
-        canvas,
+        layer,
         roots,
         flow,
         cran,
@@ -507,6 +681,9 @@ def _render_view(
         curl=look["curl"],
         thickness=1 if size < 900 else 2,
     )
+    # strands are finer than a pixel: blend them in partly
+    alpha = float(look["strand_alpha"])
+    cv2.addWeighted(layer, alpha, canvas, 1 - alpha, 0, dst=canvas)
 
     # vellus regrowth and exclamation-mark hairs inside patches (still hairless)
     bald = label == 2
@@ -555,6 +732,8 @@ def _render_view(
                     steps=1,
                     curl=0.1,
                 )
+    if scene["extras"][view]["ruler"]:
+        _ruler(canvas, label, scene["extras"][view])
     return _camera_effects(canvas, eff, gains, scale, rng)
 
 
@@ -573,6 +752,10 @@ def _camera_effects(
         img *= fall[..., None] * gains.astype(np.float32)
     else:
         img *= gains.astype(np.float32)
+    # the phone's automatic white balance removes part of the light's colour cast
+    means = img.reshape(-1, 3).mean(axis=0) + 1e-3
+    awb = (means.mean() / means) ** np.float32(eff["awb"])
+    img *= awb.astype(np.float32)
     sigma = eff["blur"] * scale
     if sigma > 0.25:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
@@ -586,6 +769,10 @@ def _camera_effects(
         img = cv2.filter2D(img, -1, kern)
     img += _noise_bank(size, rng) * np.float32(eff["noise"])
     out = np.clip(img, 0, 255).astype(np.uint8)
+    if eff["contrast"] > 0:  # the phone's tone curve: an S-curve
+        x = np.arange(256, dtype=np.float32) / 255
+        curve = x + np.float32(eff["contrast"]) * (x * x * (3 - 2 * x) - x)
+        out = cv2.LUT(out, np.clip(curve * 255 + 0.5, 0, 255).astype(np.uint8))
     ok, buf = cv2.imencode(
         ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, eff["jpeg"]]
     )
@@ -597,6 +784,9 @@ def _camera_effects(
 @functools.lru_cache(maxsize=4)
 def _noise_tile(size: int) -> npt.NDArray[np.float32]:
     tile = np.random.default_rng(size).standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
+    # phone noise after denoising is blotchy, not independent per pixel
+    tile = cv2.GaussianBlur(tile, (0, 0), 0.8)
+    tile /= tile.std()
     tile.flags.writeable = False
     return tile
 
@@ -663,7 +853,10 @@ def render_subject(
     labels: dict[str, npt.NDArray[np.uint8]] = {}
     fields: dict[str, npt.NDArray[np.float32]] = {}
     for view in VIEWS:
-        hit = raycast(subject.head.parts, scene["cams"][view])
+        cam = scene["cams"][view]
+        extra = scene["extras"][view]
+        parts = subject.head.parts + ((_hand(cam, extra),) if extra["hand"] else ())
+        hit = raycast(parts, cam)
         label, values = _labels(hit, subject.head, lm)
         hits[view], labels[view], fields[view] = hit, label, values
     q = lm.threshold if threshold is None else float(threshold)
@@ -692,6 +885,7 @@ def render_subject(
         "cameras": scene["cameras"],
         "light": scene["light"],
         "effects": scene["effects"],
+        "extras": scene["extras"],
     }
     return SyntheticVisit(
         photos=photos, labels=labels, percents=percents, salt=score, params=params
