@@ -22,9 +22,11 @@ Backends (``name`` argument of :func:`make_backend`):
 ``"openvino-fp32"``
     OpenVINO with float32 inference precision.
 ``"auto"``
-    ``"torch-bf16"`` on CUDA; on CPU ``"openvino"`` when OpenVINO is installed, else
-    ``"onnxruntime"``, else ``"torch"`` (the order of the speeds measured in
-    ``benchmarks/bench_engine.py``).
+    ``"torch"`` on CUDA; on CPU ``"openvino-fp32"`` when OpenVINO is installed,
+    else ``"onnxruntime"``, else ``"torch"`` (the order of the speeds measured in
+    ``benchmarks/bench_engine.py``). The bfloat16 backends are faster still but
+    change per-view percentages by up to a few tenths of a point (measured: see
+    README "Batch scoring"), so they are opt-in.
 """
 
 from __future__ import annotations
@@ -204,9 +206,9 @@ def make_backend(
     dev = resolve_device(device)
     if name == "auto":
         if dev == "cuda":
-            name = "torch-bf16"
-        elif "openvino" in available_backends():
-            name = "openvino"
+            name = "torch"
+        elif "openvino-fp32" in available_backends():
+            name = "openvino-fp32"
         elif "onnxruntime" in available_backends():
             name = "onnxruntime"
         else:

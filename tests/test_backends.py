@@ -89,7 +89,7 @@ def test_reduced_precision_backends_on_a_confident_network(name: str) -> None:
 def test_auto_and_unknown_backends(model_and_batch) -> None:
     model, _, _ = model_and_batch
     be = make_backend(model.network, 64, "auto", device="cpu")
-    expected = "openvino" if "openvino" in available_backends() else "onnxruntime"
+    expected = "openvino-fp32" if "openvino" in available_backends() else "onnxruntime"
     assert be.name == expected and be.versions
     be.close()
     with pytest.raises(BadValueError, match="unknown backend"):
