@@ -142,6 +142,11 @@ class TrainOptions:
         torch threads in the training process.
     dice_weight : float
         Weight of the soft Dice term (classes hair and hairless) beside cross-entropy.
+    hairless_weight : float
+        Cross-entropy weight of the hairless class (rarer than the others).
+    reuse : int
+        Augmented samples drawn from each rendered synthetic photo (rendering costs
+        about as much CPU as a training step; differently augmented copies are cheap).
     """
 
     name: str
@@ -154,7 +159,7 @@ class TrainOptions:
     lr: float = 3e-3
     min_lr: float = 5e-5
     weight_decay: float = 1e-4
-    warmup_steps: int = 100
+    warmup_steps: int = 30
     render_size: int | None = None
     synthetic: bool = True
     data: Sequence[Path] = ()
@@ -169,6 +174,8 @@ class TrainOptions:
     seed: int = 0
     threads: int = 2
     dice_weight: float = 0.5
+    hairless_weight: float = 2.0
+    reuse: int = 2
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -389,6 +396,7 @@ class SampleStream(IterableDataset):  # type: ignore[type-arg]
         seed: int,
         start_step: int,
         renderer: Callable[[int, int], Any] = _render,
+        reuse: int = 1,
     ) -> None:
         super().__init__()
         self.config = config
@@ -401,6 +409,8 @@ class SampleStream(IterableDataset):  # type: ignore[type-arg]
         self.seed = seed
         self.start_step = start_step
         self.renderer = renderer
+        self.reuse = max(1, reuse)
+        self.buffer_size = 32 if self.reuse > 1 else 0
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
@@ -412,6 +422,7 @@ class SampleStream(IterableDataset):  # type: ignore[type-arg]
         mean = np.asarray(self.config.mean, np.float32)
         std = np.asarray(self.config.std, np.float32)
         size = self.config.input_size
+        buffer: list[tuple[torch.Tensor, torch.Tensor]] = []
         while True:
             if rng.random() < self.real_fraction:
                 photo, mask_path = self.pairs[int(rng.integers(len(self.pairs)))]
@@ -422,21 +433,32 @@ class SampleStream(IterableDataset):  # type: ignore[type-arg]
                     continue
             else:
                 visit = self.renderer(int(rng.integers(*TRAIN_SEEDS)), self.render_size)
-                items = [(visit.photos[v], visit.labels[v]) for v in VIEWS]
+                items = [(visit.photos[v], visit.labels[v]) for v in VIEWS] * self.reuse
             for img, lab in items:
                 a_img, a_lab = augment(rng, img, lab, size)
                 x = (a_img.astype(np.float32) / 255.0 - mean) / std
-                yield (
+                sample = (
                     torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),
                     torch.from_numpy(a_lab.astype(np.int64)),
                 )
+                # a small shuffle buffer, so copies of one photo rarely share a batch
+                if len(buffer) < self.buffer_size:
+                    buffer.append(sample)
+                    continue
+                k = int(rng.integers(len(buffer)))
+                buffer[k], sample = sample, buffer[k]
+                yield sample
 
 
 # --------------------------------------------------------------------------- loss and metrics
 
 
 def segmentation_loss(
-    logits: torch.Tensor, target: torch.Tensor, *, dice_weight: float = 0.5
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    dice_weight: float = 0.5,
+    class_weights: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Cross-entropy plus soft Dice on the scalp classes.
 
@@ -446,13 +468,18 @@ def segmentation_loss(
     target : Tensor, (N, H, W) int64, values in [0, C) or 255 (ignored)
     dice_weight : float
         Weight of ``1 - mean Dice`` over classes 1 (hair) and 2 (hairless).
+    class_weights : sequence of float, optional
+        Cross-entropy weight per class.
 
     Returns
     -------
     Tensor
         Scalar loss.
     """
-    ce = F.cross_entropy(logits, target, ignore_index=IGNORE_INDEX)
+    weight = None
+    if class_weights is not None:
+        weight = torch.as_tensor(class_weights, dtype=logits.dtype, device=logits.device)
+    ce = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE_INDEX)
     if dice_weight <= 0:
         return ce
     valid = (target != IGNORE_INDEX).unsqueeze(1).float()
@@ -762,6 +789,7 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         seed=opts.seed,
         start_step=step,
         renderer=renderer,
+        reuse=opts.reuse,
     )
     loader = DataLoader(
         stream,
@@ -780,7 +808,9 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
     eval_model = SaltModel(build_network(config), config)
 
     def loss_fn(lg: torch.Tensor, tg: torch.Tensor) -> torch.Tensor:
-        return segmentation_loss(lg, tg, dice_weight=opts.dice_weight)
+        return segmentation_loss(
+            lg, tg, dice_weight=opts.dice_weight, class_weights=(1.0, 1.0, opts.hairless_weight)
+        )
 
     history: list[dict[str, float]] = []
     pending: list[dict[str, float]] = []

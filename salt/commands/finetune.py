@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="starting model: registered name or model folder (default: default)",
     )
     add_training_options(parser)
-    parser.set_defaults(func=run, lr=5e-4, real_fraction=0.75, val_visits=8)
+    parser.set_defaults(func=run, lr=5e-4, real_fraction=0.75, val_visits=8, warmup_steps=10)
     parser.add_argument(
         "--no-synthetic",
         action="store_true",
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.steps is None and args.minutes is None:
         raise BadValueError("give a training budget: --steps N and/or --minutes M")
-    opts = options_from_args(args, from_model=args.from_model, warmup_steps=20)
+    opts = options_from_args(args, from_model=args.from_model)
     result = train(opts)
     logger.info(
         "fine-tuned %s -> %s (%d steps, best validation SALT MAE %s)",

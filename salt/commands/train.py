@@ -84,6 +84,13 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         help="synthetic validation visits scored at each checkpoint",
     )
     parser.add_argument("--seed", type=int, default=0, help="sampling/augmentation seed")
+    parser.add_argument("--warmup-steps", type=int, default=30, help="linear warm-up steps")
+    parser.add_argument(
+        "--reuse",
+        type=int,
+        default=2,
+        help="augmented samples per rendered synthetic photo (default 2)",
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
     )
@@ -151,6 +158,8 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         "checkpoint_minutes": args.checkpoint_minutes,
         "val_visits": args.val_visits,
         "seed": args.seed,
+        "warmup_steps": args.warmup_steps,
+        "reuse": args.reuse,
         "resume": args.resume,
         "render_size": getattr(args, "render_size", None),
         "synthetic": not getattr(args, "no_synthetic", False),
