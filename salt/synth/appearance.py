@@ -51,6 +51,7 @@ def draw_strands(
     curl: float = 0.15,
     thickness: int = 1,
     bins: int = 10,
+    stride: int = 2,
 ) -> None:
     """Draw hair strands that follow a flow field, in place.
 
@@ -60,10 +61,11 @@ def draw_strands(
         Image to draw on.
     roots : ndarray of float32, shape (N, 2)
         Root positions (column, row) in pixels.
-    flow : ndarray of float32, shape (H, W, 2)
-        Image displacement in pixels of one cm of hair at each pixel.
-    valid : ndarray of bool, shape (H, W)
-        Where ``flow`` is defined; outside it a strand keeps its last direction.
+    flow : ndarray of float32, shape (ceil(H / stride), ceil(W / stride), 2)
+        Image displacement in pixels of one cm of hair, sampled every ``stride`` pixels.
+    valid : ndarray of bool, same grid as ``flow``
+        Where ``flow`` is defined; outside it a strand keeps its last direction
+        and fades out.
     lengths : ndarray of float32, shape (N,)
         Strand lengths in cm.
     colours : ndarray of float32, shape (N, 3)
@@ -78,6 +80,8 @@ def draw_strands(
         Line thickness in pixels.
     bins : int, default 10
         Number of colour groups (one ``cv2.polylines`` call each).
+    stride : int, default 2
+        Pixel step of the ``flow`` and ``valid`` grids.
     """
     n = len(roots)
     if n == 0:
@@ -91,8 +95,8 @@ def draw_strands(
     turn = rng.normal(0.0, curl, size=(n, steps)).astype(np.float32)
     sweep = rng.normal(0.0, curl, size=n).astype(np.float32)
     for k in range(steps):
-        ix = np.clip(pos[:, 0].round().astype(np.int32), 0, w - 1)
-        iy = np.clip(pos[:, 1].round().astype(np.int32), 0, h - 1)
+        ix = np.clip((pos[:, 0] / stride).round().astype(np.int32), 0, w - 1)
+        iy = np.clip((pos[:, 1] / stride).round().astype(np.int32), 0, h - 1)
         ok = valid[iy, ix]
         # off the cranium a strand keeps its direction but fades out quickly (overhang)
         d = np.where(ok[:, None], flow[iy, ix], last * np.float32(0.5))

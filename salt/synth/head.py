@@ -300,6 +300,8 @@ class Hit:
         Object id of the first surface hit (-1 background), see :data:`OBJECTS`.
     rows, cols : ndarray of intp, shape (N,)
         Pixel coordinates of the N pixels that hit a surface (row-major order).
+    flat : ndarray of intp, shape (N,)
+        Their flat indices, ``rows * W + cols``.
     kind : ndarray of int8, shape (N,)
         Object id of each hit pixel (``obj[rows, cols]``).
     point : ndarray of float32, shape (N, 3)
@@ -316,6 +318,7 @@ class Hit:
     obj: npt.NDArray[np.int8]
     rows: npt.NDArray[np.intp]
     cols: npt.NDArray[np.intp]
+    flat: npt.NDArray[np.intp]
     kind: npt.NDArray[np.int8]
     point: FloatArray
     normal: FloatArray
@@ -382,19 +385,31 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
             continue
         depth[y0:y1, x0:x1][closer] = t[closer]
         owner[y0:y1, x0:x1][closer] = idx
-    hit = owner >= 0
-    ii, jj = np.nonzero(hit)
-    d = np.stack([col[k][jj] + row[k][ii] for k in range(3)], axis=1)
-    pts = origin.astype(np.float32) + depth[ii, jj][:, None] * d
+    flat = np.flatnonzero(owner >= 0)
+    ii, jj = np.divmod(flat, n)
+    d = np.stack([np.take(col[k], jj) + np.take(row[k], ii) for k in range(3)], axis=1)
+    pts = origin.astype(np.float32) + np.take(depth, flat)[:, None] * d
     d /= np.sqrt(np.einsum("ij,ij->i", d, d))[:, None]
-    own = owner[ii, jj]
+    own = np.take(owner, flat)
     centres = np.array([e.centre for e in parts], dtype=np.float32).reshape(-1, 3)
     axes = np.array([e.axes for e in parts], dtype=np.float32).reshape(-1, 3)
     objs = np.array([e.obj for e in parts], dtype=np.int8)
-    sph = (pts - centres[own]) / axes[own]
-    nrm = sph / axes[own]
+    ax_own = np.take(axes, own, axis=0)
+    sph = (pts - np.take(centres, own, axis=0)) / ax_own
+    nrm = sph / ax_own
     nrm /= np.sqrt(np.einsum("ij,ij->i", nrm, nrm))[:, None]
-    kind = objs[own] if len(parts) else np.zeros(0, dtype=np.int8)
-    obj = np.full((n, n), -1, dtype=np.int8)
-    obj[ii, jj] = kind
-    return Hit(obj=obj, rows=ii, cols=jj, kind=kind, point=pts, normal=nrm, sphere=sph, view_dir=-d)
+    kind = np.take(objs, own) if len(parts) else np.zeros(0, dtype=np.int8)
+    obj = np.full(n * n, -1, dtype=np.int8)
+    obj[flat] = kind
+    obj = obj.reshape(n, n)
+    return Hit(
+        obj=obj,
+        rows=ii,
+        cols=jj,
+        flat=flat,
+        kind=kind,
+        point=pts,
+        normal=nrm,
+        sphere=sph,
+        view_dir=-d,
+    )
