@@ -47,7 +47,9 @@ def ensure_torchvision_importable() -> None:
             torch.ops.load_library(str(ext[0]))
             return  # the extension registers the real operators
         except (OSError, RuntimeError) as exc:
-            log.debug("torchvision extension %s does not load (%s); defining op schemas", ext[0], exc)
+            log.debug(
+                "torchvision extension %s does not load (%s); defining op schemas", ext[0], exc
+            )
     lib = torch.library.Library("torchvision", "FRAGMENT")
     for schema in _SCHEMAS.values():
         lib.define(schema)

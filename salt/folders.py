@@ -64,9 +64,7 @@ class Visit:
     visit: str
     paths: Mapping[str, Path]
     missing: tuple[str, ...] = ()
-    duplicates: Mapping[str, tuple[Path, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    duplicates: Mapping[str, tuple[Path, ...]] = field(default_factory=lambda: MappingProxyType({}))
     ignored: tuple[Path, ...] = ()
 
     @property
@@ -230,7 +228,9 @@ def discover_visits(
         paths = {v: p[0] for v, p in views.items() if len(p) == 1}
         missing = tuple(v for v in VIEWS if v not in views)
         for path in extra:
-            log.warning("visit %s/%s: ignored %s (not a photo of a SALT view)", subject, visit, path)
+            log.warning(
+                "visit %s/%s: ignored %s (not a photo of a SALT view)", subject, visit, path
+            )
         visits.append(
             Visit(
                 subject=subject,

@@ -96,14 +96,32 @@ def view_loss_percent(scalp_mask: npt.ArrayLike, hairless_mask: npt.ArrayLike) -
     return 100.0 * n_bald / n_scalp
 
 
+def _short(value: object) -> str:
+    """A repr for messages, cut to 40 characters (and safe for huge integers)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _check_percent(value: object, where: str) -> float:
+    if isinstance(value, str | bytes | bytearray | bool | np.bool_):
+        raise BadValueError(f"{where}: expected a number, got {_short(value)}")
     try:
         x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise BadValueError(f"{where}: expected a percentage, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadValueError(f"{where}: expected a percentage, got {_short(value)}") from None
     if not math.isfinite(x) or not 0.0 <= x <= 100.0:
-        raise BadValueError(f"{where}: percentage must be within [0, 100], got {value!r}")
+        raise BadValueError(f"{where}: percentage must be within [0, 100], got {_short(value)}")
     return x
+
+
+def _check_mapping(value: object, name: str) -> None:
+    if not isinstance(value, Mapping):
+        raise BadValueError(
+            f"{name} must be a mapping such as {{'top': 10.0, ...}}, got {type(value).__name__}"
+        )
 
 
 def salt_score(view_percents: Mapping[str, float]) -> float:
@@ -133,7 +151,8 @@ def salt_score(view_percents: Mapping[str, float]) -> float:
     >>> salt_score({"top": 100, "back": 0, "left": 0, "right": 0})
     40.0
     """
-    unknown = sorted(set(view_percents) - set(VIEWS))
+    _check_mapping(view_percents, "view_percents")
+    unknown = sorted(map(str, set(view_percents) - set(VIEWS)))
     if unknown:
         raise BadValueError(f"unknown view(s) {unknown}: expected {list(VIEWS)}")
     terms = []
@@ -165,7 +184,8 @@ def salt2_score(sector_percents: Mapping[str, Mapping[str, float]]) -> float:
     BadValueError
         If a value is out of range or a name is unknown.
     """
-    unknown = sorted(set(sector_percents) - set(VIEWS))
+    _check_mapping(sector_percents, "sector_percents")
+    unknown = sorted(map(str, set(sector_percents) - set(VIEWS)))
     if unknown:
         raise BadValueError(f"unknown view(s) {unknown}: expected {list(VIEWS)}")
     terms = []
@@ -173,10 +193,13 @@ def salt2_score(sector_percents: Mapping[str, Mapping[str, float]]) -> float:
         if view not in sector_percents:
             raise MissingViewError(f"the {view!r} view is missing from the SALT II sectors")
         sectors = sector_percents[view]
+        _check_mapping(sectors, f"sectors of view {view!r}")
         weights = SALT2_SECTOR_WEIGHTS[view]
-        extra = sorted(set(sectors) - set(weights))
+        extra = sorted(map(str, set(sectors) - set(weights)))
         if extra:
-            raise BadValueError(f"view {view!r}: unknown sector(s) {extra}; expected {list(weights)}")
+            raise BadValueError(
+                f"view {view!r}: unknown sector(s) {extra}; expected {list(weights)}"
+            )
         for sector, w in weights.items():
             if sector not in sectors:
                 raise MissingViewError(f"view {view!r} lacks sector {sector!r}")

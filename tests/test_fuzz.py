@@ -116,8 +116,7 @@ def test_decoder_seed_files_are_valid() -> None:
 
 
 # ----------------------------------------------------------------- scoring API
-# Integers beyond float range (10**309) crash scoring with OverflowError: kept out of
-# the property tests and pinned by the strict xfail below until scoring.py catches it.
+# Integers beyond float range (10**309 and up) are checked separately below.
 _ANY = st.one_of(
     st.none(),
     st.booleans(),
@@ -222,28 +221,12 @@ def test_view_loss_percent_any_objects(scalp: object, bald: object) -> None:
     assert _valid_percent(result)
 
 
-_KNOWN_BUG = (
-    "found by this fuzzing, in salt/scoring.py (not this helper's file): "
-    "{}; remove the xfail when fixed"
-)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=_KNOWN_BUG.format("salt_score(non-mapping) raises TypeError, not BadValueError"),
-)
 @pytest.mark.parametrize("value", [None, 3.0, object()])
 def test_salt_score_non_mapping(value: object) -> None:
     with pytest.raises(salt.SaltError):
         salt.salt_score(value)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason=_KNOWN_BUG.format("_check_percent lets float(10**400) raise OverflowError"),
-)
 @pytest.mark.parametrize("fn", ["salt_score", "severity_band", "aa_iga"])
 def test_huge_integer_is_a_bad_value(fn: str) -> None:
     arg: object = 10**400

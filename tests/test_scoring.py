@@ -83,7 +83,7 @@ def test_missing_view_is_named():
         salt_score({"top": 1, "left": 1, "right": 1})
 
 
-@pytest.mark.parametrize("bad", [-0.1, 100.1, float("nan"), float("inf"), "x", None])
+@pytest.mark.parametrize("bad", [-0.1, 100.1, float("nan"), float("inf"), "x", "50", True, None])
 def test_out_of_range_names_the_view(bad):
     with pytest.raises(salt.BadValueError, match="'left'"):
         salt_score({"top": 1, "back": 1, "left": bad, "right": 1})
@@ -95,8 +95,15 @@ def test_unknown_view_raises():
 
 
 def test_errors_share_one_base_class():
-    for exc in (salt.MissingViewError, salt.BadValueError, salt.EmptyScalpError, salt.InputFileError,
-                salt.DuplicateViewError, salt.ModelError, salt.OutputError):
+    for exc in (
+        salt.MissingViewError,
+        salt.BadValueError,
+        salt.EmptyScalpError,
+        salt.InputFileError,
+        salt.DuplicateViewError,
+        salt.ModelError,
+        salt.OutputError,
+    ):
         assert issubclass(exc, salt.SaltError)
 
 
@@ -126,8 +133,21 @@ def test_salt2_single_sector():
 @pytest.mark.parametrize(
     ("score", "grade"),
     [
-        (0, 0), (0.49, 0), (0.5, 1), (1, 1), (20, 1), (20.49, 1), (20.5, 2), (21, 2),
-        (49, 2), (49.5, 3), (50, 3), (94, 3), (94.5, 4), (95, 4), (100, 4),
+        (0, 0),
+        (0.49, 0),
+        (0.5, 1),
+        (1, 1),
+        (20, 1),
+        (20.49, 1),
+        (20.5, 2),
+        (21, 2),
+        (49, 2),
+        (49.5, 3),
+        (50, 3),
+        (94, 3),
+        (94.5, 4),
+        (95, 4),
+        (100, 4),
     ],
 )
 def test_aa_iga_boundaries(score, grade):
@@ -137,10 +157,22 @@ def test_aa_iga_boundaries(score, grade):
 @pytest.mark.parametrize(
     ("score", "band", "band_split"),
     [
-        (0, "S0", "S0"), (0.4, "S0", "S0"), (0.5, "S1", "S1"), (1, "S1", "S1"),
-        (24, "S1", "S1"), (24.5, "S2", "S2"), (25, "S2", "S2"), (49, "S2", "S2"),
-        (50, "S3", "S3"), (74, "S3", "S3"), (75, "S4", "S4a"), (95, "S4", "S4a"),
-        (95.5, "S4", "S4b"), (96, "S4", "S4b"), (99, "S4", "S4b"), (99.5, "S5", "S5"),
+        (0, "S0", "S0"),
+        (0.4, "S0", "S0"),
+        (0.5, "S1", "S1"),
+        (1, "S1", "S1"),
+        (24, "S1", "S1"),
+        (24.5, "S2", "S2"),
+        (25, "S2", "S2"),
+        (49, "S2", "S2"),
+        (50, "S3", "S3"),
+        (74, "S3", "S3"),
+        (75, "S4", "S4a"),
+        (95, "S4", "S4a"),
+        (95.5, "S4", "S4b"),
+        (96, "S4", "S4b"),
+        (99, "S4", "S4b"),
+        (99.5, "S5", "S5"),
         (100, "S5", "S5"),
     ],
 )
@@ -155,3 +187,21 @@ def test_bands_reject_out_of_range(bad):
         aa_iga(bad)
     with pytest.raises(salt.BadValueError):
         severity_band(bad)
+
+
+@pytest.mark.parametrize(
+    "bad", [10**400, 10**5000, complex(1, 1), b"1"], ids=["1e400", "1e5000", "complex", "bytes"]
+)
+def test_unconvertible_numbers_are_bad_values(bad):
+    with pytest.raises(salt.BadValueError):
+        salt_score({"top": bad, "back": 0, "left": 0, "right": 0})
+    with pytest.raises(salt.BadValueError):
+        aa_iga(bad)
+
+
+@pytest.mark.parametrize("bad", [None, 3.0, [("top", 1.0)]])
+def test_salt_score_needs_a_mapping(bad):
+    with pytest.raises(salt.BadValueError, match="mapping"):
+        salt_score(bad)
+    with pytest.raises(salt.BadValueError, match="mapping"):
+        salt2_score(bad)

@@ -32,10 +32,19 @@ def test_salt2_sectors_sum_to_view_weight(view):
 @pytest.mark.parametrize(
     ("alias", "view"),
     [
-        ("top", "top"), ("Vertex", "top"), ("SUPERIOR", "top"), ("Top-Down", "top"),
-        ("back", "back"), ("occiput", "back"), ("Posterior", "back"),
-        ("left", "left"), ("left-side", "left"), ("L", "left"),
-        ("right", "right"), ("Right-Side", "right"), ("r", "right"),
+        ("top", "top"),
+        ("Vertex", "top"),
+        ("SUPERIOR", "top"),
+        ("Top-Down", "top"),
+        ("back", "back"),
+        ("occiput", "back"),
+        ("Posterior", "back"),
+        ("left", "left"),
+        ("left-side", "left"),
+        ("L", "left"),
+        ("right", "right"),
+        ("Right-Side", "right"),
+        ("r", "right"),
     ],
 )
 def test_aliases(alias, view):
