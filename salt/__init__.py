@@ -19,7 +19,14 @@ from salt.errors import (
     OutputError,
     SaltError,
 )
-from salt.scoring import aa_iga, round_salt, salt2_score, salt_score, severity_band, view_loss_percent
+from salt.scoring import (
+    aa_iga,
+    round_salt,
+    salt2_score,
+    salt_score,
+    severity_band,
+    view_loss_percent,
+)
 from salt.views import SALT2_SECTOR_WEIGHTS, VIEW_ALIASES, VIEW_WEIGHTS, VIEWS, normalize_view
 
 __version__ = "0.1.0"

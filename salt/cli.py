@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from salt import __version__
 from salt.errors import SaltError
 
-__all__ = ["COMMAND_MODULES", "main", "EXIT_OK", "EXIT_FAILURES", "EXIT_ERROR"]
+__all__ = ["COMMAND_MODULES", "EXIT_ERROR", "EXIT_FAILURES", "EXIT_OK", "main"]
 
 #: Exit codes shared by all commands.
 EXIT_OK = 0  #: everything asked for was done

@@ -8,14 +8,14 @@ say what to do about it.
 from __future__ import annotations
 
 __all__ = [
-    "SaltError",
+    "BadValueError",
+    "DuplicateViewError",
+    "EmptyScalpError",
     "InputFileError",
     "MissingViewError",
-    "DuplicateViewError",
-    "BadValueError",
-    "EmptyScalpError",
     "ModelError",
     "OutputError",
+    "SaltError",
 ]
 
 

@@ -25,12 +25,12 @@ from salt.errors import BadValueError, EmptyScalpError, MissingViewError
 from salt.views import SALT2_SECTOR_WEIGHTS, VIEW_WEIGHTS, VIEWS
 
 __all__ = [
-    "view_loss_percent",
-    "salt_score",
-    "salt2_score",
-    "round_salt",
-    "severity_band",
     "aa_iga",
+    "round_salt",
+    "salt2_score",
+    "salt_score",
+    "severity_band",
+    "view_loss_percent",
 ]
 
 
@@ -97,7 +97,7 @@ def view_loss_percent(scalp_mask: npt.ArrayLike, hairless_mask: npt.ArrayLike) -
 
 
 def _short(value: object) -> str:
-    """A repr for messages, cut to 40 characters (and safe for huge integers)."""
+    """Return a repr for messages, cut to 40 characters (safe for huge integers)."""
     try:
         text = repr(value)
     except ValueError:  # int too large to print
@@ -225,7 +225,7 @@ def round_salt(score: float) -> int:
     BadValueError
         If ``score`` is not a finite number in [0, 100].
     """
-    return int(math.floor(_check_percent(score, "SALT score") + 0.5))
+    return math.floor(_check_percent(score, "SALT score") + 0.5)
 
 
 def severity_band(score: float, *, split_s4: bool = False) -> str:

@@ -12,10 +12,10 @@ from types import MappingProxyType
 from salt.errors import BadValueError
 
 __all__ = [
-    "VIEWS",
-    "VIEW_WEIGHTS",
     "SALT2_SECTOR_WEIGHTS",
+    "VIEWS",
     "VIEW_ALIASES",
+    "VIEW_WEIGHTS",
     "normalize_view",
 ]
 
