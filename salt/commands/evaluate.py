@@ -15,8 +15,16 @@ import sys
 from pathlib import Path
 
 from salt.errors import BadValueError
-from salt.evaluate import evaluate_folder, evaluate_synthetic, format_summary, write_report
-from salt.model import load_model
+from salt.evaluate import (
+    _jsonable,
+    evaluate_folder,
+    evaluate_synthetic,
+    format_summary,
+    real_overlays,
+    real_photo_check,
+    write_report,
+)
+from salt.model import SaltModel, _atomic_write_bytes, load_model
 from salt.train import HELDOUT_SEED_START
 
 __all__ = ["register", "run"]
@@ -38,6 +46,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--synthetic", type=int, metavar="N", help="N held-out synthetic visits")
     src.add_argument("--data", type=Path, metavar="FOLDER", help="labelled folder to score")
+    src.add_argument(
+        "--real",
+        type=Path,
+        metavar="FOLDER",
+        help="real-photo check on shared/data/scalp-views (labels.csv + images/): Spearman of "
+        "predicted top-view loss %% against the uploader's grade",
+    )
+    parser.add_argument(
+        "--baseline-onnx",
+        type=Path,
+        default=None,
+        help="with --real: the skin/hair ONNX segmenter to compare against",
+    )
+    parser.add_argument(
+        "--overlays", type=Path, default=None, help="with --real: write 12 overlays to this PNG"
+    )
     parser.add_argument("--model", default="default", help="registered model name or model folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="report folder")
     parser.add_argument(
@@ -80,8 +104,35 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=progress,
         )
+    elif args.real is not None:
+        return _run_real(args, model)
     else:
         result = evaluate_folder(model, args.data, progress=progress)
     paths = write_report(result, args.output, model=model, command=["salt", *sys.argv[1:]])
     logger.info("%s\nreport: %s", format_summary(result.metrics), paths["report"])
+    return 0
+
+
+def _run_real(args: argparse.Namespace, model: SaltModel) -> int:
+    import json
+
+    table, summary = real_photo_check(model, args.real, baseline_onnx=args.baseline_onnx)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(out / "real.csv", table.to_csv(index=False, float_format="%.4f").encode())
+    report = {
+        "model": {"name": model.name, "sha256": model.sha256},
+        "source": {"kind": "real", "path": str(args.real)},
+        "command": ["salt", *sys.argv[1:]],
+        "summary": summary,
+    }
+    _atomic_write_bytes(
+        out / "real_report.json", (json.dumps(_jsonable(report), indent=2) + "\n").encode()
+    )
+    if args.overlays:
+        real_overlays(model, args.real, table, args.overlays)
+    line = f"real photos ({summary['n']} {summary['view']}): Spearman {summary['spearman']:.3f}"
+    if "baseline_spearman" in summary:
+        line += f", ONNX baseline {summary['baseline_spearman']:.3f}"
+    logger.info("%s; report %s", line, out / "real_report.json")
     return 0
