@@ -372,7 +372,7 @@ def evaluate_synthetic(
     n_visits: int = 200,
     *,
     seed_start: int = HELDOUT_SEED_START,
-    size: int = 384,
+    size: int = 320,
     salt_uniform: bool = True,
     workers: int = 1,
     progress: bool = False,

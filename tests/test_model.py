@@ -220,7 +220,7 @@ def test_shipped_model_scores_fixed_synthetic_visits_within_card_error() -> None
     model = load_model("default")
     errors = []
     for i in range(4):
-        visit = render_visit(HELDOUT_SEED_START + i, size=256, salt_uniform=True)
+        visit = render_visit(HELDOUT_SEED_START + i, size=320, salt_uniform=True)
         pred = model.predict([visit.photos[v] for v in VIEWS])
         pcts = {v: percents_from_classmap(pred[k]) for k, v in enumerate(VIEWS)}
         errors.append(abs(salt_score(pcts) - visit.salt))

@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=HELDOUT_SEED_START,
         help=f"first synthetic seed (default {HELDOUT_SEED_START})",
     )
-    parser.add_argument("--size", type=int, default=384, help="rendered photo side (default 384)")
+    parser.add_argument("--size", type=int, default=320, help="rendered photo side (default 320)")
     parser.add_argument(
         "--natural",
         action="store_true",
