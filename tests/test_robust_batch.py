@@ -1,0 +1,155 @@
+"""The issue-7 folder through ``salt score``: exact output rows, exit codes, resume.
+
+Complements ``tests/test_engine_robust.py`` (API, per-case checks): here the command
+line is run on the whole folder built by :func:`robust_cases.build_robust_folder`
+and the tables are compared row by row with what the folder's construction implies.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from robust_cases import VIEWS, build_robust_folder
+from test_engine import colour_model
+
+from salt.quality import FLAG_NAMES
+
+
+@pytest.fixture(scope="module")
+def model():
+    # A 1x1-conv model with known behaviour (classes from colour channels): a random
+    # network could predict no scalp at all on some photo, which would change statuses.
+    return colour_model()
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory: pytest.TempPathFactory, model):
+    import salt.model
+    from salt.cli import main
+
+    base = tmp_path_factory.mktemp("robust_cli")
+    folder = build_robust_folder(base / "photos")
+    out = base / "out"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(salt.model, "load_model", lambda name="default", **kw: model)
+    try:
+        code = main(["score", str(folder.root), "-o", str(out), "-q", "--backend", "torch"])
+    finally:
+        mp.undo()
+    tables = {
+        name: pd.read_csv(out / f"{name}.csv", keep_default_na=False, dtype=str)
+        for name in ("visits", "views", "errors")
+    }
+    return folder, out, code, tables
+
+
+def _key(subject: str, visit: str) -> str:
+    return f"{subject}/{visit}"
+
+
+def test_exit_code_is_1_when_any_visit_failed(cli_run) -> None:
+    _, _, code, _ = cli_run
+    assert code == 1
+
+
+def test_visits_csv_rows(cli_run) -> None:
+    folder, _, _, tables = cli_run
+    visits = tables["visits"]
+    got = {_key(r.subject, r.visit): (r.status, r.views_missing) for r in visits.itertuples()}
+    expected = {
+        key: (status, ",".join(folder.missing.get(key, ())))
+        for key, status in folder.expected_status.items()
+    }
+    assert got == expected
+    for r in visits.itertuples():
+        scored = r.status == "ok"
+        assert (r.salt != "") == scored, (r.subject, r.visit)
+        assert (r.band != "") == scored and (r.aa_iga != "") == scored
+        if scored:
+            pcts = [float(getattr(r, f"{v}_pct")) for v in VIEWS]
+            assert all(0.0 <= p <= 100.0 for p in pcts)
+        assert r.model_name == "colour-test"
+
+
+def test_errors_csv_rows(cli_run) -> None:
+    folder, _, _, tables = cli_run
+    errors = tables["errors"]
+    got = sorted(
+        (r.file, _key(r.subject, r.visit), r.view, r.error_type) for r in errors.itertuples()
+    )
+    expected = [(str(path), key, "top", err.__name__) for key, (path, err) in folder.errors.items()]
+    expected.append(("", "missing/v1", "right", "MissingViewError"))
+    a, b = folder.duplicates["duplicate/v1"]
+    expected.append((f"{a}, {b}", "duplicate/v1", "top", "DuplicateViewError"))  # both files
+    left, right = folder.same_photo["same_photo/v1"]
+    expected.append((str(left), "same_photo/v1", "left,right", "DuplicateViewError"))
+    assert got == sorted(expected)
+    same = errors[errors["view"] == "left,right"].iloc[0]
+    assert str(right) in same["message"]
+    # every message names its file(s) (or, for a missing view, the visit and the view)
+    for r in errors.itertuples():
+        if r.file:
+            for f in r.file.split(", "):
+                assert f in r.message or Path(f).name in r.message, r.message
+        else:
+            assert "missing/v1" in r.message and "right" in r.message
+
+
+def test_views_csv_every_good_photo_once_with_quality_columns(cli_run) -> None:
+    folder, _, _, tables = cli_run
+    views = tables["views"]
+    paths = list(views["path"])
+    assert len(paths) == len(set(paths))
+    for p in folder.good_photos:
+        assert paths.count(str(p)) == 1, p
+    bad = {str(path) for path, _ in folder.errors.values()}
+    assert not bad & set(paths)
+    for flag in FLAG_NAMES:
+        assert f"q_{flag}" in views.columns
+    # EXIF orientation recorded for the rotated visit: top 6, back 3, left 8, right 2
+    rot = views[(views["subject"] == "good") & (views["visit"] == "rotated")]
+    assert dict(zip(rot["view"], rot["orientation"].astype(int), strict=True)) == {
+        "top": 6,
+        "back": 3,
+        "left": 8,
+        "right": 2,
+    }
+    # displayed size: orientation 6 and 8 swap the stored 352 x 288 back to 288 x 352
+    sizes = {r.view: (int(r.width), int(r.height)) for r in rot.itertuples()}
+    assert sizes == {v: (352, 288) for v in VIEWS}
+
+
+def test_rerun_reuses_good_visits_and_retries_failed(cli_run, model, tmp_path: Path) -> None:
+    import salt
+
+    folder, out, _, tables = cli_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    salt.score_folder(folder.root, copy, model=model, backend="torch", progress=False)
+    for name in ("visits", "views", "errors"):
+        again = pd.read_csv(copy / f"{name}.csv", keep_default_na=False, dtype=str)
+        pd.testing.assert_frame_equal(again, tables[name])
+
+
+def test_exit_code_0_on_the_good_visits_only(cli_run, model, tmp_path: Path) -> None:
+    import salt.model
+    from salt.cli import main
+
+    folder, _, _, _ = cli_run
+    good = tmp_path / "good"
+    for key, status in folder.expected_status.items():
+        if status == "ok":
+            shutil.copytree(folder.root / key, good / key)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(salt.model, "load_model", lambda name="default", **kw: model)
+    try:
+        code = main(["score", str(good), "-o", str(tmp_path / "o"), "-q", "--backend", "torch"])
+    finally:
+        mp.undo()
+    assert code == 0
+    visits = pd.read_csv(tmp_path / "o" / "visits.csv", keep_default_na=False, dtype=str)
+    assert set(visits["status"]) == {"ok"}
+    assert len(visits) == sum(s == "ok" for s in folder.expected_status.values())
