@@ -45,6 +45,13 @@ FLAG_NAMES: tuple[str, ...] = (
 class QualityThresholds:
     """Cut-offs of the quality flags (all configurable).
 
+    The defaults maximise each flag's F1 score on synthetic visits (``salt.synth`` at
+    commit ceea3ba, seeds 0-39, 512 px, true masks) against known degradations, rounded:
+    ``python benchmarks/quality_flags.py --fit --seeds 0:40``. Their precision and
+    recall on other seeds are in ``benchmarks/results/quality.txt``. Real photos differ
+    from synthetic ones: treat the flags as prompts to look at a photo, and tune the
+    cut-offs on your own data.
+
     Attributes
     ----------
     analysis_side : int
@@ -80,14 +87,14 @@ class QualityThresholds:
     """
 
     analysis_side: int = 512
-    min_laplacian_var: float = 18.0
+    min_laplacian_var: float = 13.0
     highlight_level: int = 250
     shadow_level: int = 10
-    max_highlight_fraction: float = 0.04
-    max_shadow_fraction: float = 0.09
-    min_scalp_fraction: float = 0.12
-    view_margin: float = 2.0
-    min_scalp_fraction_for_view: float = 0.12
+    max_highlight_fraction: float = 0.18
+    max_shadow_fraction: float = 0.12
+    min_scalp_fraction: float = 0.15
+    view_margin: float = 1.5
+    min_scalp_fraction_for_view: float = 0.15
 
     def __post_init__(self) -> None:
         for name in ("max_highlight_fraction", "max_shadow_fraction", "min_scalp_fraction"):
@@ -120,50 +127,50 @@ VIEW_MODEL: Mapping[str, Mapping[str, tuple[float, float]]] = MappingProxyType(
     {
         "top": MappingProxyType(
             {
-                "scalp_fraction": (0.2877, 0.0818),
-                "centroid_x": (0.5109, 0.05),
-                "centroid_y": (0.5074, 0.05),
-                "bottom_rows": (0.0105, 0.05),
-                "top_rows": (0.0075, 0.05),
-                "mirror_iou": (0.8011, 0.0985),
-                "bottom_slope": (0.0178, 0.1025),
-                "aspect": (1.2605, 0.0525),
+                "scalp_fraction": (0.5358, 0.125),
+                "centroid_x": (0.5125, 0.05),
+                "centroid_y": (0.5085, 0.05),
+                "bottom_rows": (0.2499, 0.2074),
+                "top_rows": (0.2197, 0.2233),
+                "mirror_iou": (0.7919, 0.1056),
+                "bottom_slope": (0.0258, 0.1292),
+                "aspect": (1.2334, 0.0662),
             }
         ),
         "back": MappingProxyType(
             {
-                "scalp_fraction": (0.2975, 0.0907),
-                "centroid_x": (0.4991, 0.05),
-                "centroid_y": (0.3719, 0.0557),
-                "bottom_rows": (0.0, 0.05),
-                "top_rows": (0.1759, 0.1889),
-                "mirror_iou": (0.8254, 0.1134),
-                "bottom_slope": (0.01, 0.05),
-                "aspect": (1.0544, 0.0776),
+                "scalp_fraction": (0.4568, 0.1173),
+                "centroid_x": (0.4957, 0.05),
+                "centroid_y": (0.3396, 0.0553),
+                "bottom_rows": (0.002, 0.05),
+                "top_rows": (0.5598, 0.2091),
+                "mirror_iou": (0.8195, 0.1097),
+                "bottom_slope": (0.0115, 0.0569),
+                "aspect": (0.9103, 0.1216),
             }
         ),
         "left": MappingProxyType(
             {
-                "scalp_fraction": (0.2594, 0.0705),
-                "centroid_x": (0.5591, 0.05),
-                "centroid_y": (0.3005, 0.0523),
+                "scalp_fraction": (0.2652, 0.0608),
+                "centroid_x": (0.6308, 0.05),
+                "centroid_y": (0.2734, 0.0501),
                 "bottom_rows": (0.0, 0.05),
-                "top_rows": (0.2064, 0.2362),
-                "mirror_iou": (0.5814, 0.0919),
-                "bottom_slope": (0.4022, 0.088),
-                "aspect": (0.7955, 0.0794),
+                "top_rows": (0.3261, 0.2517),
+                "mirror_iou": (0.3913, 0.1388),
+                "bottom_slope": (0.4241, 0.1201),
+                "aspect": (0.7865, 0.086),
             }
         ),
         "right": MappingProxyType(
             {
-                "scalp_fraction": (0.2538, 0.0796),
-                "centroid_x": (0.4506, 0.05),
-                "centroid_y": (0.3037, 0.05),
+                "scalp_fraction": (0.2597, 0.0571),
+                "centroid_x": (0.3784, 0.05),
+                "centroid_y": (0.2695, 0.0526),
                 "bottom_rows": (0.0, 0.05),
-                "top_rows": (0.2033, 0.2254),
-                "mirror_iou": (0.5816, 0.0779),
-                "bottom_slope": (-0.4045, 0.1057),
-                "aspect": (0.7946, 0.0873),
+                "top_rows": (0.3195, 0.2464),
+                "mirror_iou": (0.4202, 0.1344),
+                "bottom_slope": (-0.4123, 0.0952),
+                "aspect": (0.7709, 0.0773),
             }
         ),
     }
@@ -220,6 +227,14 @@ def laplacian_variance(
     import cv2
 
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return _grey_laplacian_variance(grey, analysis_side, stretch)
+
+
+def _grey_laplacian_variance(
+    grey: npt.NDArray[np.uint8], analysis_side: int, stretch: bool
+) -> float:
+    import cv2
+
     h, w = grey.shape
     short = min(h, w)
     if short > analysis_side:
@@ -227,13 +242,18 @@ def laplacian_variance(
         grey = cv2.resize(
             grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
         )
-    g = grey.astype(np.float64)
+    levels = np.arange(256, dtype=np.float32)
     if stretch:
-        lo, hi = np.percentile(g, (1.0, 99.0))
-        if hi - lo >= 1.0:
-            g = (g - lo) * (255.0 / (hi - lo))
-    lap = cv2.Laplacian(g, cv2.CV_64F, ksize=1)
-    return float(lap.var())
+        # 1st and 99th percentile grey levels from the histogram (fast on uint8)
+        cdf = np.cumsum(np.bincount(grey.ravel(), minlength=256))
+        lo = int(np.searchsorted(cdf, 0.01 * cdf[-1]))
+        hi = int(np.searchsorted(cdf, 0.99 * cdf[-1]))
+        if hi > lo:
+            levels = (levels - lo) * np.float32(255.0 / (hi - lo))
+    g = levels[grey]
+    lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1)
+    _, sd = cv2.meanStdDev(lap)
+    return float(sd[0, 0]) ** 2
 
 
 def _resize_nearest(mask: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
@@ -376,33 +396,35 @@ def quality_flags(
     h, w = img.shape[:2]
     out: dict[str, float | bool] = {}
 
-    lap = laplacian_variance(img, analysis_side=t.analysis_side)
+    import cv2
+
+    luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    lap = _grey_laplacian_variance(luma, t.analysis_side, True)
     out["laplacian_var"] = lap
 
+    cm: npt.NDArray[np.uint8] | None = None
     scalp: npt.NDArray[np.bool_] | None = None
     if class_map is not None:
         cm = _check_class_map(class_map)
         scalp = _resize_nearest(cm, (h, w)) > 0
-    import cv2
-
-    luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     bright = luma >= t.highlight_level
     dark = luma <= t.shadow_level
-    out["highlight_fraction"] = float(bright.mean())
-    out["shadow_fraction"] = float(dark.mean())
-    if scalp is not None and scalp.any():
-        out["scalp_highlight_fraction"] = float(bright[scalp].mean())
-        out["scalp_shadow_fraction"] = float(dark[scalp].mean())
+    out["highlight_fraction"] = np.count_nonzero(bright) / bright.size
+    out["shadow_fraction"] = np.count_nonzero(dark) / dark.size
+    n_scalp = int(np.count_nonzero(scalp)) if scalp is not None else 0
+    if scalp is not None and n_scalp:
+        out["scalp_highlight_fraction"] = np.count_nonzero(bright & scalp) / n_scalp
+        out["scalp_shadow_fraction"] = np.count_nonzero(dark & scalp) / n_scalp
     else:
         out["scalp_highlight_fraction"] = float("nan")
         out["scalp_shadow_fraction"] = float("nan")
 
-    if scalp is not None:
-        frac = float(scalp.mean())
+    if scalp is not None and cm is not None:
+        frac = n_scalp / scalp.size
         out["scalp_fraction"] = frac
         margin = -math.inf
         if frac >= t.min_scalp_fraction_for_view and VIEW_MODEL:
-            ll = view_log_likelihoods(mask_geometry(scalp))
+            ll = view_log_likelihoods(mask_geometry(cm > 0))
             margin = max(v for k, v in ll.items() if k != view) - ll[view]
         out["view_margin"] = float(margin) if math.isfinite(margin) else float("nan")
     else:

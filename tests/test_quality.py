@@ -70,7 +70,8 @@ def test_exposure_fractions_by_hand() -> None:
     img[30:35] = (255, 0, 0)  # pure red: luma 76, neither
     scalp = np.zeros((100, 100), np.uint8)
     scalp[:50] = 1  # half the frame is scalp: 10/50 bright, 20/50 dark, 5/50 red
-    q = quality_flags(img, scalp, "back")
+    strict = QualityThresholds(max_highlight_fraction=0.09, max_shadow_fraction=0.19)
+    q = quality_flags(img, scalp, "back", thresholds=strict)
     assert q["highlight_fraction"] == pytest.approx(0.10)
     assert q["shadow_fraction"] == pytest.approx(0.20)
     assert q["scalp_highlight_fraction"] == pytest.approx(0.20)
