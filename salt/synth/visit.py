@@ -238,13 +238,13 @@ def _scene_draws(
         ],
         "ambient": float(rng.uniform(0.35, 0.7)),
         "kelvin": float(rng.uniform(3000, 6500)),
-        "exposure": float(rng.uniform(0.95, 1.45)),
+        "exposure": float(rng.uniform(0.9, 1.3)),
         "flash": float(rng.random() < 0.4),
         "flash_strength": float(rng.uniform(0.2, 0.7)),
         "shine": float(rng.uniform(0.1, 0.5)),
     }
     effects = {
-        "blur": float(rng.choice([rng.uniform(0.3, 1.0), rng.uniform(1.0, 2.2)], p=[0.7, 0.3])),
+        "blur": float(rng.choice([rng.uniform(0.5, 1.1), rng.uniform(1.1, 2.2)], p=[0.7, 0.3])),
         "motion": float(rng.choice([0.0, rng.uniform(2.0, 7.0)], p=[0.85, 0.15])),
         "motion_angle": float(rng.uniform(0, 180)),
         "noise": float(rng.uniform(0.5, 3.5)),
