@@ -181,7 +181,7 @@ def _folder_items(root: Path) -> tuple[list[_Item], list[str]]:
                 lab = cv2.imread(str(pairs[views[v]]), cv2.IMREAD_UNCHANGED)
                 if lab is None or lab.ndim != 2:
                     raise InputFileError(f"mask {pairs[views[v]]} is not a single-channel PNG")
-                labels[v] = lab
+                labels[v] = np.asarray(lab, np.uint8)
         truth: dict[str, float] = {}
         meta: dict[str, Any] = {}
         row = None
@@ -237,7 +237,7 @@ def _score_items(
         if item.labels is not None:
             for i, v in enumerate(VIEWS):
                 lab = cv2.resize(item.labels[v], (size, size), interpolation=cv2.INTER_NEAREST)
-                conf += _confusion(pred[i], lab, n_cls)
+                conf += _confusion(pred[i], np.asarray(lab, np.uint8), n_cls)
         row: dict[str, Any] = {"visit": item.visit_id, **item.meta}
         for v in VIEWS:
             row[f"true_{v}"] = item.truth[v]
@@ -676,7 +676,7 @@ def real_overlays(
     for ax, i in zip(np.ravel(axes), idx, strict=False):
         rec = ordered.iloc[i]
         rgb = _read_rgb(root / str(rec["file"]))
-        small = cv2.resize(rgb, (320, 320), interpolation=cv2.INTER_AREA)
+        small = np.asarray(cv2.resize(rgb, (320, 320), interpolation=cv2.INTER_AREA), np.uint8)
         cm = model.predict([rgb])[0]
         ax.imshow(draw_overlay(small, cm, f"{rec['pred_loss']:.0f} %"))
         ax.set_title(f"{Path(str(rec['file'])).name}, grade {int(rec['grade'])}", fontsize=8)

@@ -130,7 +130,7 @@ class ModelConfig:
             )
         kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         try:
-            return cls(**kwargs)
+            return cls(**kwargs)  # type: ignore[arg-type]
         except (TypeError, BadValueError) as exc:
             raise ModelError(f"invalid model config: {exc}") from exc
 
@@ -174,7 +174,7 @@ def build_network(config: ModelConfig) -> torch.nn.Module:
         kwargs["decoder_channels"] = tuple(config.decoder_channels)
         kwargs["encoder_depth"] = len(config.decoder_channels)
     try:
-        return cls(**kwargs)  # type: ignore[no-any-return]
+        return cls(**kwargs)
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise ModelError(
             f"cannot build {config.architecture} with encoder {config.encoder!r}: {exc}"
@@ -276,7 +276,7 @@ class SaltModel:
         size = self.config.input_size
         batch = np.empty((len(images), size, size, 3), np.float32)
         for i, img in enumerate(images):
-            arr = np.asarray(img)
+            arr: Any = np.asarray(img)
             if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
                 raise BadValueError(
                     f"image {i} must be an (H, W, 3) uint8 RGB array, got shape {arr.shape} "

@@ -267,7 +267,7 @@ def read_pair(photo: Path, mask: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArr
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if lab.shape != rgb.shape[:2]:
         lab = cv2.resize(lab, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
-    return rgb, lab
+    return np.asarray(rgb, np.uint8), np.asarray(lab, np.uint8)
 
 
 def augment(
@@ -299,8 +299,8 @@ def augment(
         outside the photo are "not scalp" (0), as background would be.
     """
     h, w = mask.shape
-    img = image
-    lab = mask
+    img: Any = image
+    lab: Any = mask
     if strength > 0:
         # geometry: zoom, rotation, shift, flip (one affine warp, nearest for the mask)
         if rng.random() < 0.8 * strength:
@@ -319,7 +319,7 @@ def augment(
     lab = cv2.resize(np.ascontiguousarray(lab), (size, size), interpolation=cv2.INTER_NEAREST)
     if strength <= 0:
         return img, lab
-    x = img.astype(np.float32) / 255.0
+    x: Any = img.astype(np.float32) / 255.0
     # exposure, contrast, white balance, saturation, gamma
     if rng.random() < 0.9 * strength:
         x = x * rng.uniform(0.6, 1.35)
@@ -346,7 +346,7 @@ def augment(
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.5, 1.8))
     elif r < 0.3 * strength:
         k = int(rng.integers(3, 8))
-        kernel = np.zeros((k, k), np.float32)
+        kernel: Any = np.zeros((k, k), np.float32)
         kernel[k // 2] = 1.0 / k
         rot = cv2.getRotationMatrix2D(((k - 1) / 2, (k - 1) / 2), float(rng.uniform(0, 180)), 1.0)
         kernel = cv2.warpAffine(kernel, rot, (k, k))
@@ -354,7 +354,7 @@ def augment(
     # sensor noise
     if rng.random() < 0.3 * strength:
         x = x + rng.normal(0, rng.uniform(0.01, 0.04), x.shape).astype(np.float32)
-    out = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+    out: Any = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
     # low resolution
     if rng.random() < 0.15 * strength:
         f = rng.uniform(0.35, 0.8)
@@ -366,7 +366,8 @@ def augment(
             ".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 96))]
         )
         if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+            decoded: Any = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            out = decoded[..., ::-1]
     return np.ascontiguousarray(out), np.ascontiguousarray(lab)
 
 
@@ -377,7 +378,7 @@ def _render(seed: int, render_size: int) -> Any:
     return render_visit(seed, size=render_size, salt_uniform=bool(seed % 2))
 
 
-class SampleStream(IterableDataset):  # type: ignore[type-arg]
+class SampleStream(IterableDataset):
     """Endless stream of augmented (image, mask) tensors for training.
 
     Each worker has its own generator seeded from (run seed, worker id, start
