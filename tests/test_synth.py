@@ -156,3 +156,42 @@ def test_trajectories() -> None:
         assert np.all(np.abs(y - 60.0) < 25.0)
     with pytest.raises(BadValueError):
         trajectory("miracle", 60.0, weeks, rng)
+
+
+@pytest.mark.parametrize(
+    "photo",
+    [
+        {"hand": True},
+        {"ruler": True},
+        {"rot90": 1},
+        {"hand": True, "ruler": True, "rot90": 2, "flash": 1.0, "motion": 6.0},
+        {"noise": 0.0, "blur": 0.0, "jpeg": 95, "hand": False, "ruler": False},
+    ],
+)
+def test_photo_extras_keep_masks_valid(photo: dict) -> None:
+    for seed in range(3):
+        v = render_visit(seed, size=64, photo=photo)
+        _check_valid(v, 64)
+        for view in VIEWS:
+            assert v.percents[view] == pytest.approx(_percent(v.labels[view]), abs=1e-12)
+
+
+def test_ruler_hides_scalp_under_it() -> None:
+    plain = render_visit(8, size=96, subtype="totalis", photo={"ruler": False, "hand": False})
+    ruled = render_visit(8, size=96, subtype="totalis", photo={"ruler": True, "hand": False})
+    for view in VIEWS:
+        assert np.count_nonzero(ruled.labels[view]) <= np.count_nonzero(plain.labels[view])
+    assert any(np.count_nonzero(ruled.labels[w]) < np.count_nonzero(plain.labels[w]) for w in VIEWS)
+
+
+def test_rot90_rotates_photo_and_mask_together() -> None:
+    up = render_visit(9, size=64, photo={"rot90": 0, "hand": False, "ruler": False})
+    turned = render_visit(9, size=64, photo={"rot90": 1, "hand": False, "ruler": False})
+    for view in VIEWS:
+        np.testing.assert_array_equal(turned.labels[view], np.rot90(up.labels[view], 1))
+        assert turned.percents[view] == up.percents[view]
+
+
+def test_unknown_photo_option() -> None:
+    with pytest.raises(BadValueError, match="photo option"):
+        render_visit(0, size=32, photo={"sepia": True})

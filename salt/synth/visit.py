@@ -203,6 +203,7 @@ def random_subject(
         "gravity": float(np.clip(length / 8.0, 0.1, 2.5) * rng.uniform(0.6, 1.4)),
         "whorl": [float(x) for x in whorl],
         "strand_alpha": float(rng.uniform(0.55, 0.9)),
+        "skin_texture": float(rng.uniform(0.015, 0.045)),
         "swirl": float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.6)),
         "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
         "clothes": [
@@ -262,6 +263,9 @@ def _scene_draws(
             "hand_angle": float(rng.uniform(0, 2 * math.pi)),
             "hand_offset": float(rng.uniform(0.75, 1.0)),
             "hand_axes": [float(x) for x in rng.uniform(1.5, 4.0, size=3)],
+            "rot90": int(rng.choice([0, 1, 2, 3], p=[0.94, 0.025, 0.01, 0.025]))
+            if view != "top"
+            else 0,
             "ruler": bool(rng.random() < 0.07),
             "ruler_edge": int(rng.integers(4)),
             "ruler_width": float(rng.uniform(0.05, 0.09)),
@@ -623,7 +627,14 @@ def _render_view(
     # soft darkening towards silhouettes (self-occlusion of the rounded head)
     shade_f *= 0.75 + 0.25 * np.sqrt(ndv_f)
     img = _background(size, eff["bg_seed"] + VIEWS.index(view))
-    _scatter(img, hit.flat, np.take(table, kind, axis=0) * shade_f[:, None] + spec[:, None])
+    # skin texture: mottling and pores, a multiplicative blotchy noise on the albedo
+    tex = _skin_texture(size)
+    oy, ox = (int(v) for v in rng.integers(0, size, size=2))
+    mottle = np.take(tex, (ii + oy) * (2 * size) + (jj + ox))
+    mottle *= np.float32(look["skin_texture"])
+    mottle += 1.0
+    albedo = np.take(table, kind, axis=0) * mottle[:, None]
+    _scatter(img, hit.flat, albedo * shade_f[:, None] + spec[:, None])
 
     _face_features(img, hit, cam, subject, index, skin, shade_f)
 
@@ -798,6 +809,21 @@ def _camera_effects(
 
 
 @functools.lru_cache(maxsize=4)
+def _skin_texture(size: int) -> npt.NDArray[np.float32]:
+    """Flattened (2 size)^2 tile of unit-variance blotchy noise at two scales."""
+    rng = np.random.default_rng(size + 1)
+    n = 2 * size
+    fine = cv2.GaussianBlur(rng.standard_normal((n, n), dtype=np.float32), (0, 0), size / 400)
+    coarse = cv2.resize(
+        rng.standard_normal((n // 16, n // 16), dtype=np.float32), (n, n), cv2.INTER_CUBIC
+    )
+    tile = fine / fine.std() + coarse / coarse.std()
+    tile = (tile / tile.std()).ravel()
+    tile.flags.writeable = False
+    return tile
+
+
+@functools.lru_cache(maxsize=4)
 def _noise_tile(size: int) -> npt.NDArray[np.float32]:
     tile = np.random.default_rng(size).standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
     # phone noise after denoising is blotchy, not independent per pixel
@@ -833,6 +859,7 @@ def render_subject(
     target_salt: float | None = None,
     threshold: float | None = None,
     camera: Mapping[str, Any] | None = None,
+    photo: Mapping[str, Any] | None = None,
     visit_key: int = 0,
 ) -> SyntheticVisit:
     """Photograph a subject at one visit.
@@ -853,6 +880,13 @@ def render_subject(
         Explicit loss-field threshold (overrides the subject's).
     camera : mapping, optional
         Overrides for :func:`salt.synth.head.view_camera` (``elevation``, ``fill``).
+    photo : mapping, optional
+        Overrides of the photography draws, applied to all four views: light
+        (``ambient``, ``kelvin``, ``exposure``, ``flash``, ...), camera effects
+        (``blur``, ``motion``, ``noise``, ``jpeg``, ``vignette``, ``awb``,
+        ``contrast``) and extras (``hand``, ``ruler``, ``rot90``); see
+        ``SyntheticVisit.params`` for the names. E.g. ``{"hand": False,
+        "ruler": False, "rot90": 0}`` for unobstructed, upright photos.
     visit_key : int, default 0
         Extra key of the drawing stream (visits of one subject differ).
 
@@ -864,6 +898,17 @@ def render_subject(
         raise BadValueError(f"size must be within 32-4096 pixels, got {size}")
     scene_rng = np.random.default_rng([seed, 7, visit_key])
     scene = _scene_draws(scene_rng, size, camera or {})
+    for key, value in (photo or {}).items():
+        if key in scene["light"]:
+            scene["light"][key] = value
+        elif key in scene["effects"]:
+            scene["effects"][key] = value
+        elif key in scene["extras"][VIEWS[0]]:
+            for view in VIEWS:
+                scene["extras"][view][key] = value
+        else:
+            known = sorted([*scene["light"], *scene["effects"], *scene["extras"][VIEWS[0]]])
+            raise BadValueError(f"unknown photo option {key!r}: expected one of {known}")
     lm = subject.lossmap
     hits: dict[str, Hit] = {}
     labels: dict[str, npt.NDArray[np.uint8]] = {}
@@ -889,6 +934,10 @@ def render_subject(
         photos[view] = _render_view(
             view, subject, scene, hits[view], labels[view], fields[view], q, rng
         )
+        k = scene["extras"][view]["rot90"]
+        if k:  # a phone held sideways or upside down
+            photos[view] = np.ascontiguousarray(np.rot90(photos[view], k))
+            labels[view] = np.ascontiguousarray(np.rot90(labels[view], k))
     percents = {v: view_loss_percent(labels[v] > 0, labels[v] == 2) for v in VIEWS}
     score = salt_score(percents)
     params: dict[str, Any] = {
@@ -920,6 +969,7 @@ def render_visit(
     hair_length: float | None = None,
     patches: Sequence[Patch] | None = None,
     camera: Mapping[str, Any] | None = None,
+    photo: Mapping[str, Any] | None = None,
 ) -> SyntheticVisit:
     """Render a synthetic visit: four photos of one head with exact labels and SALT.
 
@@ -947,6 +997,9 @@ def render_visit(
         Explicit patches (implies ``patchy``; no border noise).
     camera : mapping, optional
         Camera overrides: ``elevation`` (degrees), ``fill`` (head width / image width).
+    photo : mapping, optional
+        Photography overrides for all views (light, camera effects, ``hand``,
+        ``ruler``, ``rot90``); see :func:`render_subject`.
 
     Returns
     -------
@@ -995,4 +1048,6 @@ def render_visit(
         hair_length=hair_length,
         patches=patches,
     )
-    return render_subject(subject, seed, size=size, target_salt=target_salt, camera=camera)
+    return render_subject(
+        subject, seed, size=size, target_salt=target_salt, camera=camera, photo=photo
+    )
