@@ -203,6 +203,7 @@ def random_subject(
         "gravity": float(np.clip(length / 8.0, 0.1, 2.5) * rng.uniform(0.6, 1.4)),
         "whorl": [float(x) for x in whorl],
         "strand_alpha": float(rng.uniform(0.55, 0.9)),
+        "drape": bool(length > 4.0 and rng.random() < 0.3),
         "skin_texture": float(rng.uniform(0.015, 0.045)),
         "swirl": float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.6)),
         "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
@@ -696,11 +697,14 @@ def _render_view(
     col = (col * mixw + under_rgb * (1 - mixw)).astype(np.float32)
     canvas = np.clip(img, 0, 255).astype(np.uint8)
     layer = canvas.copy()
+    # strands run freely over haired scalp; over a patch or off the scalp they fade
+    # within a few steps, unless this subject's long hair drapes over patches
+    haired = (label[::2, ::2] == 1) & cran
     draw_strands(
         layer,
         roots,
         flow,
-        cran,
+        cran if look["drape"] else haired,
         strand_len,
         col,
         rng,
