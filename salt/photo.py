@@ -33,6 +33,7 @@ Notes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -41,6 +42,7 @@ import os
 import re
 import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,6 +200,16 @@ def _clean_orientation(value: object) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+def _exif_orientation(im: Any, name: str) -> int:
+    """EXIF orientation (1-8) of a Pillow image; 1 when absent, invalid or unreadable."""
+    try:
+        with _quiet_pillow():
+            return _clean_orientation(im.getexif().get(0x0112, 1))
+    except Exception as exc:  # damaged EXIF must not lose an otherwise good photo
+        logger.warning("%s: EXIF data unreadable (%s); orientation taken as 1", name, exc)
+        return 1
+
+
 def _reduction_for(short_side: int, target_side: int | None) -> int:
     """Largest factor in (8, 4, 2) with ``ceil(short_side / r) >= target_side``, else 1."""
     if target_side is None or target_side <= 0:
@@ -345,6 +357,24 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+@contextlib.contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Ignore Pillow's own warnings (damaged EXIF, decompression-bomb size) while it parses.
+
+    They are not errors for us (the size limits are ours, a bad EXIF block means
+    orientation 1), and under ``-W error`` they would abort a good photo. The filter is
+    restricted to warnings issued from Pillow's modules, so the known thread-safety gap
+    of :class:`warnings.catch_warnings` (a racing thread may leave the filter installed)
+    can only ever silence Pillow.
+    """
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+        yield
+
+
 def _open_header(data: bytes, name: str) -> Any:
     """Pillow image with header parsed, pixels not decoded."""
     from PIL import Image, JpegImagePlugin, UnidentifiedImageError
@@ -353,14 +383,13 @@ def _open_header(data: bytes, name: str) -> Any:
         # Open the JPEG plugin directly: Image.open's decompression-bomb warning would
         # fire for a 100 MP photo that we are about to decode at 1/8 scale anyway.
         try:
-            return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+            with _quiet_pillow():
+                return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
         except Exception as exc:
             raise CorruptImageError(f"{name!r} is a damaged JPEG (header: {exc})") from None
     _register_heif()
     try:
-        with warnings.catch_warnings():
-            # Only ever *adds* an ignore filter, so a race between threads is harmless.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _quiet_pillow():
             return Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         head = data[:16]
@@ -465,7 +494,7 @@ def _decode(
 
     # Pillow formats: orientation may be applied by the plugin during load (TIFF,
     # HEIF); apply only what is still pending afterwards.
-    declared = _clean_orientation(im.info.get("original_orientation", im.getexif().get(0x0112, 1)))
+    declared = _clean_orientation(im.info.get("original_orientation", _exif_orientation(im, name)))
     if w * h > MAX_DECODED_PIXELS:
         raise ImageTooLargeError(
             f"{name!r} is {w} x {h} = {w * h / 1e6:.0f} MP, above the "
@@ -473,7 +502,7 @@ def _decode(
             "save it as JPEG"
         )
     im.load()
-    pending = _clean_orientation(im.getexif().get(0x0112, 1))
+    pending = _exif_orientation(im, name)
     rgb = apply_orientation(_to_rgb_uint8(im), pending)
     oh, ow = rgb.shape[:2]
     reduction = _reduction_for(min(ow, oh), target_side)
@@ -491,7 +520,7 @@ def _decode_jpeg(
     problem = _jpeg_problem(data)
     if problem is not None:
         raise CorruptImageError(f"{name!r} {problem}")
-    orientation = _clean_orientation(im.getexif().get(0x0112, 1))
+    orientation = _exif_orientation(im, name)
     reduction = _reduction_for(min(w, h), target_side)
     out_w, out_h = math.ceil(w / reduction), math.ceil(h / reduction)
     if out_w * out_h > MAX_DECODED_PIXELS:

@@ -323,3 +323,17 @@ def test_100_megapixel_jpeg_decoded_reduced_with_small_peak_memory(tmp_path: Pat
     assert reduction == 8 and (oh, ow) == (1050, 1500) and (w0, h0) == (w, h)
     # file bytes (a few MiB) + 1/64 of the pixels; a full decode would add 288 MiB.
     assert extra_mb < full_mb / 4, extra_mb
+
+
+def test_damaged_exif_keeps_the_photo(tmp_path: Path) -> None:
+    # An APP1 "Exif" block whose IFD runs past its end: orientation unknown -> 1, the
+    # pixels are fine and must not be lost (even with warnings as errors, as here).
+    path = tmp_path / "bad_exif.jpg"
+    upright = write_photo(path)
+    data = path.read_bytes()
+    payload = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 40
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    path.write_bytes(data[:2] + segment + data[2:])
+    photo = load_photo(path)
+    assert photo.orientation == 1
+    assert _mad(photo.rgb, upright) < LOSSY_TOL
