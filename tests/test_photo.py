@@ -337,3 +337,21 @@ def test_damaged_exif_keeps_the_photo(tmp_path: Path) -> None:
     photo = load_photo(path)
     assert photo.orientation == 1
     assert _mad(photo.rgb, upright) < LOSSY_TOL
+
+
+def test_permission_denied_message_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root reads mode-000 files, so simulate the OS refusing the open.
+    import salt.photo
+
+    path = tmp_path / "locked.jpg"
+    write_photo(path)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(salt.photo, "open", refuse, raising=False)
+    with pytest.raises(salt.photo.UnreadableFileError, match="permission denied") as info:
+        load_photo(path)
+    assert str(path) in str(info.value)
