@@ -47,21 +47,31 @@ FloatArray = npt.NDArray[np.float32]
 
 @dataclass(frozen=True)
 class Ellipsoid:
-    """An axis-aligned ellipsoid.
+    """An ellipsoid, optionally tilted about the x (ear-to-ear) axis.
 
     Attributes
     ----------
     centre : tuple of float
         Centre (x, y, z) in cm, head coordinates.
     axes : tuple of float
-        Semi-axes (x, y, z) in cm.
+        Semi-axes (x, y, z) in cm, in the ellipsoid's own frame.
     obj : int
         Object id from :data:`OBJECTS`.
+    tilt : float
+        Rotation about the x axis in degrees; positive moves the top backwards
+        and the bottom forwards (a chin, a neck leaning forwards is negative).
     """
 
     centre: tuple[float, float, float]
     axes: tuple[float, float, float]
     obj: int
+    tilt: float = 0.0
+
+    def rotation(self) -> npt.NDArray[np.float64]:
+        """Rotation matrix R (3, 3): head = centre + R @ local."""
+        t = math.radians(self.tilt)
+        c, s = math.cos(t), math.sin(t)
+        return np.array([[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]])
 
 
 @dataclass(frozen=True)
@@ -142,11 +152,18 @@ def random_head(rng: np.random.Generator) -> Head:
     shoulders = rng.uniform(17.0, 22.0)
     parts = (
         Ellipsoid((0.0, 0.0, 0.0), (ax, ay, az), OBJECTS["cranium"]),
-        Ellipsoid((0.0, 4.8 * k, -6.6 * k), (5.6 * k * jaw, 5.6 * k, 7.3 * k), OBJECTS["face"]),
+        Ellipsoid(
+            (0.0, 4.4 * k, -6.9 * k),
+            (5.4 * k * jaw, 5.2 * k, 7.8 * k),
+            OBJECTS["face"],
+            tilt=float(rng.uniform(14.0, 24.0)),
+        ),
         Ellipsoid((0.0, 10.3 * k, -5.2 * k), (0.85 * k, 1.6 * k, 2.3 * k), OBJECTS["nose"]),
         Ellipsoid((ear_x, ear_y, ear_z), ear, OBJECTS["ear"]),
         Ellipsoid((-ear_x, ear_y, ear_z), ear, OBJECTS["ear"]),
-        Ellipsoid((0.0, -1.5 * k, -13.0 * k), (5.0 * k, 5.0 * k, 8.5 * k), OBJECTS["neck"]),
+        Ellipsoid(
+            (0.0, -1.2 * k, -13.0 * k), (4.8 * k, 5.0 * k, 8.5 * k), OBJECTS["neck"], tilt=-12.0
+        ),
         Ellipsoid((0.0, -1.5, -29.0 * k), (shoulders, 11.0, 9.5), OBJECTS["torso"]),
     )
     # Hairline: forehead ~0.45, above the ears ~-0.2, nape ~-0.6 (units of az).
@@ -363,10 +380,11 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
         if x0 >= x1 or y0 >= y1:
             continue
         ax = np.asarray(e.axes, dtype=np.float64)
-        o = (origin - ctr) / ax
+        rot = e.rotation().astype(np.float32)
+        o = ((origin - ctr) @ e.rotation()) / ax
         inv = (1.0 / ax).astype(np.float32)
-        cs = np.stack([col[k][x0:x1] for k in range(3)], axis=1) * inv  # (w, 3)
-        rs = np.stack([row[k][y0:y1] for k in range(3)], axis=1) * inv  # (h, 3)
+        cs = (np.stack([col[k][x0:x1] for k in range(3)], axis=1) @ rot) * inv  # (w, 3)
+        rs = (np.stack([row[k][y0:y1] for k in range(3)], axis=1) @ rot) * inv  # (h, 3)
         of = o.astype(np.float32)
         # |dd|^2 and dd.o with dd = cs[j] + rs[i], expanded into 1-D terms and one product
         a = (rs @ (2.0 * cs.T)) + np.einsum("ij,ij->i", cs, cs)[None, :]
@@ -398,6 +416,15 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     sph = (pts - np.take(centres, own, axis=0)) / ax_own
     nrm = sph / ax_own
     nrm /= np.sqrt(np.einsum("ij,ij->i", nrm, nrm))[:, None]
+    for idx, e in enumerate(parts):
+        if e.tilt:
+            sel = own == idx
+            rot = e.rotation().astype(np.float32)
+            ax_e = np.asarray(e.axes, dtype=np.float32)
+            local = ((pts[sel] - np.asarray(e.centre, dtype=np.float32)) @ rot) / ax_e
+            sph[sel] = local
+            nl = (local / ax_e) @ rot.T
+            nrm[sel] = nl / np.sqrt(np.einsum("ij,ij->i", nl, nl))[:, None]
     kind = np.take(objs, own) if len(parts) else np.zeros(0, dtype=np.int8)
     obj = np.full(n * n, -1, dtype=np.int8)
     obj[flat] = kind

@@ -486,13 +486,13 @@ def _flow(
     return np.stack([du, dv], axis=1)
 
 
-def _face_points(face: Any, x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> Any:
-    """Points on the front of the face ellipsoid at given x (lateral) and z (height), cm."""
-    cx, cy, cz = face.centre
+def _face_points(face: Ellipsoid, x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> Any:
+    """Points on the front of the face ellipsoid, at x (lateral) and z (height) in its frame, cm."""
     ax, ay, az = face.axes
-    r = 1 - ((x - cx) / ax) ** 2 - ((z - cz) / az) ** 2
-    y = cy + ay * np.sqrt(np.clip(r, 0.0, None))
-    return np.stack([x, y + 0.05, z], axis=-1)
+    r = 1 - (x / ax) ** 2 - (z / az) ** 2
+    y = ay * np.sqrt(np.clip(r, 0.0, None)) + 0.05
+    local = np.stack([x, y, z], axis=-1)
+    return np.asarray(face.centre) + local @ face.rotation().T
 
 
 def _face_features(
@@ -509,7 +509,7 @@ def _face_features(
     They are painted on the face ellipsoid, so they never touch the scalp labels.
     """
     face = subject.head.parts[1]
-    cz = face.centre[2]
+    cz = 0.0  # feature heights are in the face's own frame
     size = cam.size
     hair = np.asarray(HAIR_COLOURS[subject.look["hair_colour"]][0], dtype=np.float32)
     brow_col = hair * 0.8 if subject.look["hair_colour"] not in ("white", "grey") else hair * 0.7
