@@ -649,6 +649,7 @@ def score_folder(
     resume: bool = True,
     progress: bool = True,
     workers: int | None = None,
+    writers: int | None = None,
     prefetch: int | None = None,
     partial: bool = False,
     strict: bool = False,
@@ -689,6 +690,9 @@ def score_folder(
         Show a tqdm progress bar (visits/s and ETA) on stderr.
     workers : int, optional
         Loader threads (default: the number of CPU cores, at most 8).
+    writers : int, optional
+        Threads that finish visits (quality flags, overlays, journal); default
+        ``workers``.
     prefetch : int, optional
         Visits loaded ahead of inference (default ``max(2 * workers, batch_size // 2)``).
     partial : bool, default False
@@ -757,6 +761,7 @@ def score_folder(
         m = _resolve_model(model)
         size = int(m.config.input_size)
         n_workers = workers or min(8, default_threads())
+        n_writers = writers or n_workers
         n_prefetch = prefetch or max(2 * n_workers, batch_size // 2)
         t = time.perf_counter()
         be = make_backend(m.network, size, backend, device=device)
@@ -804,6 +809,7 @@ def score_folder(
             backend=be,
             batch_size=batch_size,
             workers=n_workers,
+            writers=n_writers,
             prefetch=n_prefetch,
             settings=settings,
             previous=previous,
@@ -868,6 +874,7 @@ def score_folder(
                     "masks": masks,
                     "resume": resume,
                     "workers": n_workers,
+                    "writers": n_writers,
                     "prefetch": n_prefetch,
                     "partial": partial,
                     "strict": strict,
@@ -932,6 +939,7 @@ class _Pipeline:
         backend: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.uint8]],
         batch_size: int,
         workers: int,
+        writers: int,
         prefetch: int,
         settings: str,
         previous: Mapping[str, dict[str, Any]],
@@ -950,6 +958,7 @@ class _Pipeline:
         self.backend = backend
         self.batch_size = batch_size
         self.workers = workers
+        self.writers = writers
         self.prefetch = prefetch
         self.settings = settings
         self.previous = previous
@@ -1141,7 +1150,7 @@ class _Pipeline:
     # -- the loop (stage 2 runs here)
     def run(self, jobs: Sequence[_Job]) -> None:
         loader = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="salt-load")
-        writer = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="salt-write")
+        writer = cf.ThreadPoolExecutor(self.writers, thread_name_prefix="salt-write")
         writes: deque[cf.Future[None]] = deque()
         try:
             pending: list[tuple[_Job, str]] = []

@@ -288,6 +288,9 @@ class Journal:
         self.path = Path(folder) / JOURNAL_NAME
         self._fh: IO[str] | None = None
         self._lock = threading.Lock()
+        self._synced = 0.0
+        #: Longest time, seconds, between two ``fsync`` of the journal.
+        self.fsync_seconds = 2.0
 
     def read(self) -> dict[str, dict[str, Any]]:
         """Finished visits, keyed by visit id (``subject/visit``); the last line wins."""
@@ -314,7 +317,13 @@ class Journal:
                 fh.write(_dumps(entry))
 
     def append(self, entries: Iterable[Mapping[str, Any]]) -> None:
-        """Append finished visits and flush them to disk (``fsync``); thread-safe."""
+        """Append finished visits; thread-safe.
+
+        Each call hands its lines to the operating system at once (so a killed
+        process loses nothing appended), and ``fsync`` runs at most every
+        :attr:`fsync_seconds` and on :meth:`close` (so a power cut loses at most
+        that much work).
+        """
         text = "".join(_dumps(e) for e in entries)
         if not text:
             return
@@ -323,11 +332,16 @@ class Journal:
                 self._fh = open(self.path, "a", encoding="utf-8", newline="")
             self._fh.write(text)
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            now = time.monotonic()
+            if now - self._synced >= self.fsync_seconds:
+                os.fsync(self._fh.fileno())
+                self._synced = now
 
     def close(self) -> None:
-        """Close the file."""
+        """Flush the journal to disk and close it."""
         if self._fh is not None:
+            with contextlib.suppress(OSError):
+                os.fsync(self._fh.fileno())
             self._fh.close()
             self._fh = None
 

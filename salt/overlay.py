@@ -74,7 +74,7 @@ def draw_overlay(
 
 
 def contact_sheet(
-    tiles: Mapping[str, npt.NDArray[np.uint8] | None], title: str, *, tile_side: int = 480
+    tiles: Mapping[str, npt.NDArray[np.uint8] | None], title: str, *, tile_side: int = 360
 ) -> npt.NDArray[np.uint8]:
     """Arrange the four views' overlays on a 2x2 sheet (top, back / left, right).
 
@@ -85,7 +85,7 @@ def contact_sheet(
         tile that says so.
     title : str
         Written across the top (e.g. ``"P01 / week24   SALT 23.4"``).
-    tile_side : int, default 480
+    tile_side : int, default 360
         Each tile is letterboxed into a ``tile_side`` x ``tile_side`` square.
 
     Returns

@@ -215,7 +215,7 @@ def test_overlays_have_the_photo_size(scored) -> None:
         assert img is not None and img.shape[:2] == (H, W), r.overlay
     for subject in ("P00", "Q_missing"):
         sheet = cv2.imread(str(out / "overlays" / subject / "w0" / "sheet.jpg"))
-        assert sheet is not None and sheet.shape[1] == 2 * 480
+        assert sheet is not None and sheet.shape[1] == 2 * 360
     # the overlay outlines the hairless block: red appears inside it, not outside the scalp
     ov = cv2.cvtColor(
         cv2.imread(str(out / "overlays" / "P00" / "w0" / "back.jpg")), cv2.COLOR_BGR2RGB
