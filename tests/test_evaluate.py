@@ -110,3 +110,42 @@ def test_folder_truth_table_overrides_masks(tmp_path: Path) -> None:
     m = evaluate_folder(model, tmp_path / "data").metrics
     assert m["view_mae"]["top"] == pytest.approx(10.0)
     assert m["salt_bias"] == pytest.approx(-0.4 * 10.0)
+
+
+def test_cli_evaluate_folder_writes_report(tmp_path: Path) -> None:
+    from salt.cli import main
+    from salt.model import random_model, save_model
+
+    _write_folder(tmp_path / "data")
+    tiny = ModelConfig(
+        encoder="tu-mobilenetv3_small_050", decoder_channels=(16, 8, 8, 8, 8), input_size=64
+    )
+    save_model(random_model(tiny), tmp_path / "models" / "tiny")
+    code = main(
+        [
+            "evaluate",
+            "--data",
+            str(tmp_path / "data"),
+            "--model",
+            str(tmp_path / "models" / "tiny"),
+            "-o",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["metrics"]["n_visits"] == 3
+    assert set(report["metrics"]["targets"]) >= {"salt_mae", "icc21", "call_ge50_agreement"}
+
+
+def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from salt.cli import main
+
+    assert main(["train", "--name", "x", "--runs", str(tmp_path)]) == 2
+    assert "budget" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(tmp_path), "--model", "nope", "-o", str(tmp_path)]) == 2
+    assert "registry" in capsys.readouterr().err
+    code = main(["finetune", "--name", "x", "--steps", "1", "--runs", str(tmp_path)])
+    assert code == 2
+    assert "--data" in capsys.readouterr().err
