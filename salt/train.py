@@ -627,6 +627,18 @@ def _load_checkpoint(
     return state
 
 
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop rows logged after the checkpoint a run resumes from (the steps are redone)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if int(float(r["step"])) <= step]
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _append_rows(path: Path, rows: list[dict[str, float]]) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as fh:
@@ -768,6 +780,7 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         step, elapsed, images = int(saved["step"]), float(saved["elapsed_s"]), int(saved["images"])
         best = saved.get("best_val_salt_mae")
         logger.info("resuming %s at step %d (%.1f min trained)", run_dir, step, elapsed / 60)
+        _truncate_metrics(run_dir / "metrics.csv", step)
     else:
         (run_dir / "options.json").write_text(
             json.dumps(
