@@ -219,6 +219,16 @@ def report(
         prec = tp / (tp + fp) if tp + fp else float("nan")
         rec = tp / (tp + fn)
         lines.append(f"{flag:<18}{prec:>10.3f}{rec:>10.3f}{tp:>6}{fp:>6}{fn:>6}")
+    lines += ["", "recall by type of degradation"]
+    for kind, flag in FLAG_OF_KIND.items():
+        types: dict[str, list[bool]] = {}
+        for r in rows:
+            if r["kind"] == kind:
+                words = r["desc"].split()
+                label = words[0] if kind != "view_swap" else f"{words[0]} as {words[-2]}"
+                types.setdefault(label, []).append(bool(r[flag]))
+        for label, hits in sorted(types.items()):
+            lines.append(f"  {flag:<18}{label:<22}{np.mean(hits):>7.3f}  (n={len(hits)})")
     clean = [r for r in rows if r["kind"] == "clean"]
     lines += [
         "",

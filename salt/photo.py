@@ -39,7 +39,6 @@ import io
 import logging
 import math
 import os
-import re
 import stat
 import warnings
 from collections.abc import Iterator
@@ -220,7 +219,18 @@ def _reduction_for(short_side: int, target_side: int | None) -> int:
     return 1
 
 
-_ENTROPY_END = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]", re.DOTALL)
+def _marker_candidates(data: bytes) -> npt.NDArray[np.intp]:
+    """Offsets of 0xFF bytes that start a marker if met inside entropy-coded data.
+
+    There 0xFF is followed by 0x00 (stuffing), 0xD0-0xD7 (restart markers) or more
+    0xFF fill bytes; any other byte after 0xFF is a marker code. Vectorised: a few ms
+    for a 10 MB file.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ff = np.flatnonzero(arr[:-1] == 0xFF)
+    code = arr[ff + 1]
+    keep = (code != 0x00) & (code != 0xFF) & ((code < 0xD0) | (code > 0xD7))
+    return ff[keep]
 
 
 def _jpeg_problem(data: bytes) -> str | None:
@@ -230,6 +240,7 @@ def _jpeg_problem(data: bytes) -> str | None:
     if not data.startswith(b"\xff\xd8"):
         return "does not start with a JPEG start-of-image marker"
     pos = 2
+    candidates: npt.NDArray[np.intp] | None = None
     while True:
         if pos >= n:
             return truncated
@@ -254,10 +265,12 @@ def _jpeg_problem(data: bytes) -> str | None:
         if pos > n:
             return truncated
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next marker
-            m = _ENTROPY_END.search(data, pos)
-            if m is None:
+            if candidates is None:
+                candidates = _marker_candidates(data)
+            k = int(np.searchsorted(candidates, pos))
+            if k >= candidates.size:
                 return truncated
-            pos = m.start()
+            pos = int(candidates[k])
 
 
 def _to_rgb_uint8(im: Any) -> npt.NDArray[np.uint8]:
