@@ -561,7 +561,7 @@ def _decode_jpeg(
                 cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA)
             )
     else:
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     rgb = apply_orientation(rgb, orientation)
     size = (h, w) if orientation >= 5 else (w, h)
     return Photo(rgb, name, sha, (int(size[0]), int(size[1])), orientation, reduction, "JPEG")

@@ -228,7 +228,7 @@ def laplacian_variance(
     """
     import cv2
 
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    grey = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     return _grey_laplacian_variance(grey, analysis_side, stretch)
 
 
@@ -241,9 +241,8 @@ def _grey_laplacian_variance(
     short = min(h, w)
     if short > analysis_side:
         s = analysis_side / short
-        grey = cv2.resize(
-            grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
-        )
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     levels = np.arange(256, dtype=np.float32)
     if stretch:
         # 1st and 99th percentile grey levels from the histogram (fast on uint8)
@@ -263,7 +262,8 @@ def _resize_nearest(mask: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.
         return mask
     import cv2
 
-    return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return np.asarray(out, dtype=np.uint8)
 
 
 def mask_geometry(scalp: npt.ArrayLike, *, side: int = 64) -> dict[str, float]:
@@ -400,7 +400,7 @@ def quality_flags(
 
     import cv2
 
-    luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    luma = np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     lap = _grey_laplacian_variance(luma, t.analysis_side, True)
     out["laplacian_var"] = lap
 
