@@ -241,3 +241,34 @@ def test_non_mapping_sequences_are_rejected() -> None:
     for value in ("top", ["top", 1.0]):
         with pytest.raises(salt.SaltError):
             salt.salt_score(value)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------- quality flags
+@st.composite
+def _quality_inputs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray | None, str]:
+    h, w = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    rgb = draw(hnp.arrays(np.uint8, (h, w, 3)))
+    cmap = None
+    if draw(st.booleans()):
+        ch, cw = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+        cmap = draw(hnp.arrays(np.uint8, (ch, cw), elements=st.integers(0, 2)))
+    view = draw(st.sampled_from(["top", "back", "left", "right", "vertex", "L"]))
+    return rgb, cmap, view
+
+
+@FUZZ
+@given(_quality_inputs())
+def test_quality_flags_any_valid_photo(args: tuple[np.ndarray, np.ndarray | None, str]) -> None:
+    from salt.quality import FLAG_NAMES, quality_flags
+
+    rgb, cmap, view = args
+    q = quality_flags(rgb, cmap, view)
+    for name in (*FLAG_NAMES, "flagged"):
+        assert isinstance(q[name], bool)
+    for name in ("laplacian_var", "highlight_fraction", "shadow_fraction"):
+        assert math.isfinite(q[name]) and q[name] >= 0
+    assert 0 <= q["highlight_fraction"] <= 1 and 0 <= q["shadow_fraction"] <= 1
+    if cmap is not None:
+        assert 0 <= q["scalp_fraction"] <= 1
+    else:
+        assert math.isnan(q["scalp_fraction"])

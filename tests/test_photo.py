@@ -63,8 +63,8 @@ def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path) -> None:
     photo = load_photo(path, target_side=256)
     assert photo.reduction == 4
     assert photo.original_size == (1200, 1600)
-    assert photo.rgb.shape == (400, 300, 3)
-    small = np.asarray(Image.fromarray(upright).resize((300, 400), Image.Resampling.BOX))
+    assert photo.rgb.shape == (300, 400, 3) and photo.original_size == (800, 600)
+    small = np.asarray(Image.fromarray(upright).resize((400, 300), Image.Resampling.BOX))
     assert _mad(photo.rgb, small) < LOSSY_TOL
 
 
@@ -355,3 +355,20 @@ def test_permission_denied_message_even_as_root(
     with pytest.raises(salt.photo.UnreadableFileError, match="permission denied") as info:
         load_photo(path)
     assert str(path) in str(info.value)
+
+
+def test_pillow_fallback_when_opencv_cannot_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenCV cannot read some valid JPEGs (12-bit, arithmetic coding); Pillow then
+    # decodes with the same reduction and orientation rules.
+    import cv2
+
+    path = tmp_path / "fallback.jpg"
+    upright = write_photo(path, size=(600, 800), orientation=6)  # displayed 800 wide, 600 high
+    monkeypatch.setattr(cv2, "imdecode", lambda *args, **kwargs: None)
+    photo = load_photo(path, target_side=256)
+    assert photo.reduction == 2 and photo.orientation == 6
+    assert photo.rgb.shape == (300, 400, 3) and photo.original_size == (800, 600)
+    small = np.asarray(Image.fromarray(upright).resize((400, 300), Image.Resampling.BOX))
+    assert _mad(photo.rgb, small) < LOSSY_TOL
