@@ -204,6 +204,7 @@ def random_subject(
         "whorl": [float(x) for x in whorl],
         "strand_alpha": float(rng.uniform(0.55, 0.9)),
         "drape": bool(length > 4.0 and rng.random() < 0.3),
+        "clumping": float(rng.uniform(0.1, 0.35)),
         "skin_texture": float(rng.uniform(0.015, 0.045)),
         "swirl": float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.6)),
         "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
@@ -660,7 +661,7 @@ def _render_view(
     cv = np.take(cover, cflat)[:, None]
     ci = np.take(index, cflat)
     cshade = np.where(ci >= 0, np.take(shade_f, ci), amb)[:, None]
-    under = (base * 0.55 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * cshade)
+    under = (base * 0.65 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * cshade)
     _scatter(img, cflat, _gather(img, cflat) * (1 - cv) + under * cv)
 
     # hair strands: roots in haired scalp, following the combed flow field
@@ -692,7 +693,10 @@ def _render_view(
     )[:, None]
     col = col * sh + (hi - base)[None] * sheen * rng.uniform(0.3, 1.0, size=(n, 1))
     # strands blend partly with the hair mass beneath (soft contrast)
-    under_rgb = (base * 0.55 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * sh)
+    under_rgb = (base * 0.65 + second * 0.2 * share)[None, :] * (0.4 + 0.6 * sh)
+    # clumps and streaks: neighbouring strands share a brightness
+    clump = np.take(tex, (ys // 4 + oy) * (2 * size) + (xs // 4 + ox))
+    col *= (1.0 + np.float32(look["clumping"]) * clump)[:, None]
     mixw = rng.uniform(0.45, 1.0, size=(n, 1))
     col = (col * mixw + under_rgb * (1 - mixw)).astype(np.float32)
     canvas = np.clip(img, 0, 255).astype(np.uint8)
