@@ -190,6 +190,30 @@ def best_threshold(pos: np.ndarray, neg: np.ndarray, *, below: bool) -> tuple[fl
     return best[1], best[0]
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "scalp-views" / "images"
+
+
+def real_photo_rates() -> str:
+    """Flag rates on the real phone photos of shared/data (no masks: image flags only)."""
+    from salt.photo import load_photo
+
+    files = sorted(REAL.glob("*.jpg")) if REAL.is_dir() else []
+    if not files:
+        return ""
+    rows = []
+    for f in files:
+        photo = load_photo(f, target_side=256)
+        rows.append(quality_flags(photo.rgb, None, "top"))
+    rates = "  ".join(
+        f"{name} {np.mean([r[name] for r in rows]):.3f}"
+        for name in ("blurry", "overexposed", "underexposed")
+    )
+    return (
+        f"real phone photos (shared/data/scalp-views, {len(rows)} JPEGs, 640 px, no ground truth "
+        f"of quality; image flags only):\n  {rates}"
+    )
+
+
 def report(
     rows: list[dict], thresholds: QualityThresholds, seeds: range, size: int, seconds: float
 ) -> str:
@@ -225,11 +249,21 @@ def report(
         for r in rows:
             if r["kind"] == kind:
                 words = r["desc"].split()
-                label = words[0] if kind != "view_swap" else f"{words[0]} as {words[-2]}"
+                if kind == "view_swap":
+                    label = f"{words[0]} as {words[-2]}"
+                elif kind in ("overexposed", "underexposed"):
+                    gain = float(words[0][1:])
+                    mid = 2.4 if kind == "overexposed" else 0.105
+                    label = f"gain {'<' if gain < mid else '>='} {mid}"
+                else:
+                    label = words[0]
                 types.setdefault(label, []).append(bool(r[flag]))
         for label, hits in sorted(types.items()):
             lines.append(f"  {flag:<18}{label:<22}{np.mean(hits):>7.3f}  (n={len(hits)})")
     clean = [r for r in rows if r["kind"] == "clean"]
+    real = real_photo_rates()
+    if real:
+        lines += ["", real]
     lines += [
         "",
         f"clean photos with any flag: {np.mean([r['flagged'] for r in clean]):.3f}",
@@ -279,6 +313,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"{measure}: threshold {t:.4g} (train F1 {f1:.3f}); "
                 f"pos median {np.nanmedian(pos):.4g}, neg median {np.nanmedian(neg):.4g}"
             )
+        # motion blur: given the Laplacian cut-off, the isotropy cut-off that maximises
+        # the F1 of the combined rule "laplacian_var < t or detail_isotropy < r"
+        t_lap = out["laplacian_var"][0]
+        is_blur = np.array([r["kind"] == "blur" for r in rows])
+        lap = np.array([r["laplacian_var"] for r in rows])
+        iso = np.array([r["detail_isotropy"] for r in rows])
+        best = (0.0, 0.0)
+        for cut in np.round(np.arange(0.0, 0.41, 0.01), 2):
+            flag = (lap < t_lap) | (iso < cut)
+            tp = int(np.sum(flag & is_blur))
+            f1 = 2 * tp / (2 * tp + int(np.sum(flag & ~is_blur)) + int(np.sum(~flag & is_blur)))
+            if f1 > best[1] + 1e-9:
+                best = (float(cut), f1)
+        print(
+            f"detail_isotropy: threshold {best[0]:.2f} "
+            f"with the Laplacian's (train F1 {best[1]:.3f})"
+        )
         print("VIEW_MODEL (paste into salt/quality.py):")
         for view, params in model.items():
             print(f"    {view!r}: MappingProxyType({params}),")

@@ -26,6 +26,8 @@ from salt.views import normalize_view
 __all__ = [
     "FLAG_NAMES",
     "QualityThresholds",
+    "detail_isotropy",
+    "laplacian_variance",
     "mask_geometry",
     "quality_flags",
     "view_log_likelihoods",
@@ -62,7 +64,12 @@ class QualityThresholds:
         photo is measured at the same scale. Smaller photos are measured as they are.
     min_laplacian_var : float
         ``blurry`` when the variance of the Laplacian (3x3 kernel, grey levels 0-255,
-        at ``analysis_side``) is below this.
+        at ``analysis_side``, after a contrast stretch; :func:`laplacian_variance`) is
+        below this (defocus blur).
+    min_detail_isotropy : float
+        ``blurry`` also when :func:`detail_isotropy` is below this: the fine detail runs
+        in one direction only, the mark of motion blur, which the Laplacian misses
+        (edges across the motion stay sharp). 0 turns this test off.
     highlight_level : int
         A pixel is a clipped highlight when its luma (ITU-R BT.601 grey,
         ``0.299 R + 0.587 G + 0.114 B``, 0-255) is >= this. Luma, not the brightest
@@ -90,6 +97,7 @@ class QualityThresholds:
 
     analysis_side: int = 256
     min_laplacian_var: float = 50.0
+    min_detail_isotropy: float = 0.15
     highlight_level: int = 250
     shadow_level: int = 10
     max_highlight_fraction: float = 0.13
@@ -229,12 +237,34 @@ def laplacian_variance(
     import cv2
 
     grey = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
-    return _grey_laplacian_variance(grey, analysis_side, stretch)
+    return _grey_laplacian_variance(_analysis_grey(grey, analysis_side), stretch)
 
 
-def _grey_laplacian_variance(
-    grey: npt.NDArray[np.uint8], analysis_side: int, stretch: bool
-) -> float:
+def detail_isotropy(rgb: npt.NDArray[np.uint8], *, analysis_side: int = 256) -> float:
+    """How evenly the photo's fine detail is spread over directions (motion-blur check).
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray of uint8, shape (H, W, 3)
+        The photo.
+    analysis_side : int, default 256
+        Short side, in pixels, the photo is area-resized to first (only downwards).
+
+    Returns
+    -------
+    float
+        ``lambda_min / lambda_max`` of the mean structure tensor (Sobel gradients) of
+        the grey photo's fine detail (the photo minus its Gaussian blur, sigma 2 px):
+        1 when edges run in all directions, near 0 when every edge runs one way, as
+        after a linear motion blur. 1 for a flat photo.
+    """
+    import cv2
+
+    grey = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    return _grey_isotropy(_analysis_grey(grey, analysis_side))
+
+
+def _analysis_grey(grey: npt.NDArray[np.uint8], analysis_side: int) -> npt.NDArray[np.uint8]:
     import cv2
 
     h, w = grey.shape
@@ -243,6 +273,12 @@ def _grey_laplacian_variance(
         s = analysis_side / short
         size = (max(1, round(w * s)), max(1, round(h * s)))
         grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return grey
+
+
+def _grey_laplacian_variance(grey: npt.NDArray[np.uint8], stretch: bool) -> float:
+    import cv2
+
     levels = np.arange(256, dtype=np.float32)
     if stretch:
         # 1st and 99th percentile grey levels from the histogram (fast on uint8)
@@ -255,6 +291,24 @@ def _grey_laplacian_variance(
     lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1)
     _, sd = cv2.meanStdDev(lap)
     return float(sd[0, 0]) ** 2
+
+
+def _grey_isotropy(grey: npt.NDArray[np.uint8]) -> float:
+    import cv2
+
+    g = grey.astype(np.float32)
+    detail = g - cv2.GaussianBlur(g, (0, 0), 2.0)
+    gx = cv2.Sobel(detail, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(detail, cv2.CV_32F, 0, 1, ksize=3)
+    a = float(np.mean(gx * gx, dtype=np.float64))
+    b = float(np.mean(gx * gy, dtype=np.float64))
+    c = float(np.mean(gy * gy, dtype=np.float64))
+    half_trace = (a + c) / 2
+    disc = math.sqrt(max(half_trace * half_trace - (a * c - b * b), 0.0))
+    big, small = half_trace + disc, half_trace - disc
+    if big <= 1e-9:
+        return 1.0
+    return max(0.0, small / big)
 
 
 def _resize_nearest(mask: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
@@ -377,7 +431,8 @@ def quality_flags(
     -------
     dict of str to float or bool
         Measures: ``laplacian_var`` (grey levels squared, after the contrast
-        stretch of :func:`laplacian_variance`), ``highlight_fraction`` and
+        stretch of :func:`laplacian_variance`), ``detail_isotropy`` (0-1,
+        :func:`detail_isotropy`), ``highlight_fraction`` and
         ``shadow_fraction`` (of the frame), ``scalp_highlight_fraction`` and
         ``scalp_shadow_fraction`` (of the scalp; NaN without scalp; reported, not
         flagged), ``scalp_fraction`` (of the frame), ``view_margin`` (nats by which the best
@@ -401,8 +456,11 @@ def quality_flags(
     import cv2
 
     luma = np.asarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
-    lap = _grey_laplacian_variance(luma, t.analysis_side, True)
+    small = _analysis_grey(luma, t.analysis_side)
+    lap = _grey_laplacian_variance(small, True)
+    iso = _grey_isotropy(small)
     out["laplacian_var"] = lap
+    out["detail_isotropy"] = iso
 
     cm: npt.NDArray[np.uint8] | None = None
     scalp: npt.NDArray[np.bool_] | None = None
@@ -435,7 +493,7 @@ def quality_flags(
         out["scalp_fraction"] = frac
         out["view_margin"] = float("nan")
 
-    out["blurry"] = bool(lap < t.min_laplacian_var)
+    out["blurry"] = bool(lap < t.min_laplacian_var or iso < t.min_detail_isotropy)
     out["overexposed"] = bool(out["highlight_fraction"] > t.max_highlight_fraction)
     out["underexposed"] = bool(out["shadow_fraction"] > t.max_shadow_fraction)
     out["too_little_scalp"] = bool(scalp is not None and frac < t.min_scalp_fraction)

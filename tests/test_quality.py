@@ -13,6 +13,7 @@ import salt
 from salt.quality import (
     FLAG_NAMES,
     QualityThresholds,
+    detail_isotropy,
     laplacian_variance,
     mask_geometry,
     quality_flags,
@@ -48,6 +49,35 @@ def test_laplacian_variance_ignores_exposure_and_resolution() -> None:
     assert laplacian_variance(big, analysis_side=300) == pytest.approx(
         laplacian_variance(img, analysis_side=300), rel=0.05
     )
+
+
+def test_detail_isotropy_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    rows = np.repeat(rng.integers(0, 256, (128, 1, 1)), 128, axis=1).repeat(3, axis=2)
+    # constant along x: every gradient is vertical, the tensor has a zero eigenvalue
+    assert detail_isotropy(rows.astype(np.uint8)) == pytest.approx(0.0, abs=1e-6)
+    assert detail_isotropy(np.full((64, 64, 3), 9, np.uint8)) == 1.0  # flat: not blur
+    noise = rng.integers(0, 256, (256, 256, 3)).astype(np.uint8)
+    assert detail_isotropy(noise) > 0.8  # white noise has no preferred direction
+    kernel = np.full((1, 25), 1 / 25, np.float32)  # 25 px horizontal motion blur
+    moved = cv2.filter2D(noise, -1, kernel)
+    assert detail_isotropy(moved) < 0.15
+
+
+def test_motion_blur_flagged_by_isotropy() -> None:
+    rng = np.random.default_rng(4)
+    img = np.full((256, 256, 3), 40, np.int16)
+    img[:, 128:] = 200
+    img += rng.integers(-30, 31, (256, 256, 1))
+    img = img.clip(0, 255).astype(np.uint8)
+    moved = cv2.filter2D(img, -1, np.full((25, 1), 1 / 25, np.float32))  # vertical motion
+    cmap = np.ones((256, 256), np.uint8)
+    only_laplacian = QualityThresholds(min_detail_isotropy=0.0)
+    q = quality_flags(moved, cmap, "top")
+    assert q["detail_isotropy"] < 0.15 and q["blurry"]
+    assert q["laplacian_var"] > only_laplacian.min_laplacian_var  # the Laplacian alone misses it
+    assert not quality_flags(moved, cmap, "top", thresholds=only_laplacian)["blurry"]
+    assert not quality_flags(img, cmap, "top")["blurry"]
 
 
 def test_blur_flag_on_blurred_texture() -> None:
