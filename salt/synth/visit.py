@@ -68,6 +68,8 @@ _CLOTHES = np.array(
     dtype=np.float64,
 )
 _RULERS = np.array([[235, 235, 230], [240, 215, 80], [200, 220, 235], [250, 250, 250]])
+# Fitzpatrick types drawn with weights of a mixed clinic population (every type occurs).
+_TONE_WEIGHTS = {"I": 0.12, "II": 0.24, "III": 0.24, "IV": 0.16, "V": 0.12, "VI": 0.12}
 _HAIR_WEIGHTS = {
     "black": 0.3,
     "brown": 0.3,
@@ -174,7 +176,7 @@ def random_subject(
         head.hairline_wave,
         patches=None if patches is None else list(patches),
     )
-    tone = skin_tone or str(rng.choice(list(SKIN_TONES)))
+    tone = skin_tone or str(rng.choice(list(_TONE_WEIGHTS), p=list(_TONE_WEIGHTS.values())))
     if tone not in SKIN_TONES:
         raise BadValueError(f"unknown skin tone {tone!r}: expected one of {list(SKIN_TONES)}")
     colour = hair_colour or str(
@@ -239,7 +241,7 @@ def _scene_draws(
             float(rng.uniform(-0.1, 0.9)),
             float(rng.uniform(0.3, 1.0)),
         ],
-        "ambient": float(rng.uniform(0.35, 0.7)),
+        "ambient": float(rng.uniform(0.4, 0.75)),
         "kelvin": float(rng.uniform(3000, 6500)),
         "exposure": float(rng.uniform(0.9, 1.3)),
         "flash": float(rng.random() < 0.4),
