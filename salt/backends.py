@@ -245,7 +245,7 @@ def make_backend(
     except Exception as exc:  # runtime errors of third-party compilers
         tmp.cleanup()
         raise ModelError(f"could not build the {name} backend: {exc}") from exc
-    versions["torch"] = torch.__version__
+    versions["torch"] = str(torch.__version__)
     return Backend(name, "cpu", input_size, fn, versions, cleanup=tmp.cleanup)
 
 
@@ -300,7 +300,7 @@ def _torch_backend(
         log.warning("this CPU has no fast bfloat16; backend 'torch-bf16' runs in float32")
         bf16 = False
     if bf16:
-        head = head.to(memory_format=torch.channels_last)
+        head = head.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def run(x: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
         t = torch.from_numpy(x)
@@ -315,7 +315,7 @@ def _torch_backend(
                 y = head(t)
             return y.cpu().numpy()
 
-    versions = {"torch": torch.__version__}
+    versions = {"torch": str(torch.__version__)}
     if device == "cuda":
         versions["cuda"] = str(torch.version.cuda)
     return Backend("torch-bf16" if bf16 else "torch", device, input_size, run, versions)

@@ -822,7 +822,7 @@ def score_folder(
             min_side=min_side,
             timer=timer,
             journal=journal,
-            on_done=lambda entry, reused: (entries.append(entry), bar.update(1)),
+            on_done=lambda entry, reused: _done(entries, bar, entry),
         )
         try:
             pipeline.run(jobs)
@@ -889,6 +889,11 @@ def score_folder(
     finally:
         if lock is not None:
             lock.release()
+
+
+def _done(entries: list[dict[str, Any]], bar: Any, entry: dict[str, Any]) -> None:
+    entries.append(entry)
+    bar.update(1)
 
 
 def _write_run_json(

@@ -25,7 +25,8 @@ _BALD = (235, 30, 30)
 def _upsample(class_map: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
     if class_map.shape == shape:
         return class_map
-    return cv2.resize(class_map, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(class_map, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return np.asarray(out, dtype=np.uint8)
 
 
 def _label(img: npt.NDArray[np.uint8], text: str, scale: float) -> None:
