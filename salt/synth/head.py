@@ -398,33 +398,40 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
             continue
         with np.errstate(invalid="ignore"):
             t = (-b - np.sqrt(disc)) / a
-        closer = ok & (t > 0) & (t < depth[y0:y1, x0:x1])
-        if not closer.any():
-            continue
-        depth[y0:y1, x0:x1][closer] = t[closer]
-        owner[y0:y1, x0:x1][closer] = idx
+        closer = t < depth[y0:y1, x0:x1]  # NaN (a miss) compares False
+        closer &= t > 0
+        np.copyto(depth[y0:y1, x0:x1], t, where=closer)
+        np.copyto(owner[y0:y1, x0:x1], np.int8(idx), where=closer)
     flat = np.flatnonzero(owner >= 0)
     ii, jj = np.divmod(flat, n)
-    d = np.stack([np.take(col[k], jj) + np.take(row[k], ii) for k in range(3)], axis=1)
-    pts = origin.astype(np.float32) + np.take(depth, flat)[:, None] * d
-    d /= np.sqrt(np.einsum("ij,ij->i", d, d))[:, None]
+    t_hit = np.take(depth, flat)
+    dx, dy, dz = (np.take(col[k], jj) + np.take(row[k], ii) for k in range(3))
+    px = np.float32(origin[0]) + t_hit * dx
+    py = np.float32(origin[1]) + t_hit * dy
+    pz = np.float32(origin[2]) + t_hit * dz
+    inv_len = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
     own = np.take(owner, flat)
-    centres = np.array([e.centre for e in parts], dtype=np.float32).reshape(-1, 3)
-    axes = np.array([e.axes for e in parts], dtype=np.float32).reshape(-1, 3)
+    # per-part constants, gathered per pixel: centre, semi-axes, tilt (about x)
+    table = np.array(
+        [
+            [*e.centre, *e.axes, math.cos(math.radians(e.tilt)), math.sin(math.radians(e.tilt))]
+            for e in parts
+        ],
+        dtype=np.float32,
+    ).reshape(-1, 8)
+    cx, cy, cz, ax_, ay_, az_, cos_t, sin_t = (np.take(table[:, k], own) for k in range(8))
+    ry, rz = py - cy, pz - cz
+    lx = (px - cx) / ax_  # position on the unit sphere of the part, in its own frame
+    ly = (ry * cos_t - rz * sin_t) / ay_
+    lz = (ry * sin_t + rz * cos_t) / az_
+    gx, gy, gz = lx / ax_, ly / ay_, lz / az_  # gradient in the part's frame
+    nx, ny, nz = gx, gy * cos_t + gz * sin_t, -gy * sin_t + gz * cos_t
+    inv_n = 1.0 / np.sqrt(nx * nx + ny * ny + nz * nz)
+    pts = np.stack([px, py, pz], axis=1)
+    sph = np.stack([lx, ly, lz], axis=1)
+    nrm = np.stack([nx * inv_n, ny * inv_n, nz * inv_n], axis=1)
+    d = np.stack([dx * inv_len, dy * inv_len, dz * inv_len], axis=1)
     objs = np.array([e.obj for e in parts], dtype=np.int8)
-    ax_own = np.take(axes, own, axis=0)
-    sph = (pts - np.take(centres, own, axis=0)) / ax_own
-    nrm = sph / ax_own
-    nrm /= np.sqrt(np.einsum("ij,ij->i", nrm, nrm))[:, None]
-    for idx, e in enumerate(parts):
-        if e.tilt:
-            sel = own == idx
-            rot = e.rotation().astype(np.float32)
-            ax_e = np.asarray(e.axes, dtype=np.float32)
-            local = ((pts[sel] - np.asarray(e.centre, dtype=np.float32)) @ rot) / ax_e
-            sph[sel] = local
-            nl = (local / ax_e) @ rot.T
-            nrm[sel] = nl / np.sqrt(np.einsum("ij,ij->i", nl, nl))[:, None]
     kind = np.take(objs, own) if len(parts) else np.zeros(0, dtype=np.int8)
     obj = np.full(n * n, -1, dtype=np.int8)
     obj[flat] = kind

@@ -71,8 +71,11 @@ def _noise(s: npt.NDArray[np.float32], waves: npt.NDArray[np.float32]) -> npt.ND
     """Smooth random field on the sphere: a sum of plane waves, about unit variance."""
     if len(waves) == 0:
         return np.zeros(s.shape[:-1], dtype=np.float32)
-    arg = s @ waves[:, :3].T + waves[:, 3]
-    return (np.sin(arg).sum(axis=-1) * math.sqrt(2.0 / len(waves))).astype(np.float32)
+    arg = s @ waves[:, :3].T
+    arg += waves[:, 3]
+    np.sin(arg, out=arg)
+    weights = np.full(len(waves), math.sqrt(2.0 / len(waves)), dtype=np.float32)
+    return (arg @ weights).astype(np.float32, copy=False)
 
 
 def _waves(rng: np.random.Generator, n: int, freq: tuple[float, float]) -> npt.NDArray[np.float32]:

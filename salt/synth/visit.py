@@ -410,17 +410,17 @@ def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
         ],
         dtype=np.float32,
     )
-    m = max(16, size // 2)
+    m = max(16, size // 3)
     base = palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.1)
     img = np.empty((m, m, 3), dtype=np.float32)
     img[:] = base
-    yy, xx = np.mgrid[0:m, 0:m].astype(np.float32) / m
     for _ in range(int(rng.integers(1, 6))):
         c = palette[rng.integers(len(palette))] * rng.uniform(0.6, 1.1)
         x0, y0 = rng.integers(-m // 4, m, size=2)
         x1, y1 = x0 + rng.integers(m // 10, m), y0 + rng.integers(m // 10, m)
         sl = np.s_[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
         if rng.random() < 0.35:  # patterned fabric: two crossed waves of a second colour
+            yy, xx = np.mgrid[0:m, 0:m].astype(np.float32) / m
             c2 = palette[rng.integers(len(palette))]
             f1, f2 = rng.uniform(10, 60, size=2)
             a1, a2 = rng.uniform(0, math.pi, size=2)
@@ -451,7 +451,7 @@ def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
     tex = rng.standard_normal((m // k + 1, m // k + 1), dtype=np.float32)
     tex = cv2.resize(tex, (m, m), interpolation=cv2.INTER_LINEAR)
     img += (tex * np.float32(rng.uniform(2.0, 12.0)))[..., None]
-    img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, 1.8)))
+    img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.2, 1.2)))
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -620,7 +620,7 @@ def _render_view(
     table[OBJECTS["neck"]] = skin * 0.94
     table[OBJECTS["torso"]] = np.asarray(look["clothes"], dtype=np.float32)
     table[OBJECTS["hand"]] = skin
-    lab_f = label[ii, jj]
+    lab_f = np.take(label, hit.flat)
     shine = np.float32(light["shine"])
     spec_w = np.where(lab_f == 2, shine, 0.12 * shine).astype(np.float32)
     spec_w[kind == OBJECTS["torso"]] = 0.0
@@ -677,8 +677,8 @@ def _render_view(
     length = look["hair_length_cm"]
     vis_len = min(length, 9.0)  # long hair lies in overlapping layers; draw a visible stretch
     hy, hx = np.nonzero(dens > 0)
-    fl = flow[hy // 2, hx // 2]
-    speed = np.hypot(fl[:, 0], fl[:, 1])
+    speed_h = np.hypot(flow[..., 0], flow[..., 1]).ravel()
+    speed = np.take(speed_h, (hy // 2) * half_n + hx // 2)
     p_root = dens[hy, hx] * 3.0 / (speed * vis_len + 2.0)
     keep = rng.random(len(hy), dtype=np.float32) < p_root
     ys, xs = hy[keep], hx[keep]
@@ -727,8 +727,8 @@ def _render_view(
     if (look["regrowth"] > 0 or look["exclamation"] > 0) and bald.any():
         if look["regrowth"] > 0:
             by, bx = np.nonzero(bald)
-            fl = flow[by // 2, bx // 2]
-            p_v = look["regrowth"] * 0.9 / (np.hypot(fl[:, 0], fl[:, 1]) * 0.8 + 2.0)
+            sp = np.take(speed_h, (by // 2) * half_n + bx // 2)
+            p_v = look["regrowth"] * 0.9 / (sp * 0.8 + 2.0)
             keep = rng.random(len(by), dtype=np.float32) < p_v
             vy, vx = by[keep], bx[keep]
             if len(vx):
@@ -784,15 +784,14 @@ def _camera_effects(
     """Light colour, vignetting, defocus and motion blur, sensor noise, JPEG."""
     size = canvas.shape[0]
     img = canvas.astype(np.float32)
+    # colour of the light, then the phone's automatic white balance, which removes
+    # part of the cast: one 3 x 3 colour transform
+    means = np.asarray(cv2.mean(img)[:3], dtype=np.float64) * gains + 1e-3
+    awb = (means.mean() / means) ** float(eff["awb"])
+    img = cv2.transform(img, np.diag(gains * awb).astype(np.float32))
     if eff["vignette"] > 0:
         fall = 1 - np.float32(eff["vignette"]) * _radial(size)
-        img *= fall[..., None] * gains.astype(np.float32)
-    else:
-        img *= gains.astype(np.float32)
-    # the phone's automatic white balance removes part of the light's colour cast
-    means = img.reshape(-1, 3).mean(axis=0) + 1e-3
-    awb = (means.mean() / means) ** np.float32(eff["awb"])
-    img *= awb.astype(np.float32)
+        img *= fall[..., None]
     sigma = eff["blur"] * scale
     if sigma > 0.25:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
@@ -804,7 +803,7 @@ def _camera_effects(
         cv2.line(kern, (int(klen - dx), int(klen - dy)), (int(klen + dx), int(klen + dy)), 1.0, 1)
         kern /= kern.sum()
         img = cv2.filter2D(img, -1, kern)
-    img += _noise_bank(size, rng) * np.float32(eff["noise"])
+    img = cv2.scaleAdd(_noise_bank(size, rng), float(eff["noise"]), img)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if eff["contrast"] > 0:  # the phone's tone curve: an S-curve
         x = np.arange(256, dtype=np.float32) / 255
