@@ -425,7 +425,14 @@ def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> N
     pytest.importorskip("salt.quality")
     root = tmp_path / "photos"
     good_visit(root / "A" / "w0")
+    import dataclasses
+
+    from salt.quality import QualityThresholds
+
+    fields = {f.name for f in dataclasses.fields(QualityThresholds)}
+    # cut-offs that flag nothing (flat painted photos look blurred to the real ones)
     calm = {"min_laplacian_var": 0.0, "view_margin": 1e9, "min_scalp_fraction": 0.0}
+    calm.update({k: 0.0 for k in ("min_detail_isotropy",) if k in fields})
     blurry = {**calm, "min_laplacian_var": 1e12}  # every photo counts as blurred
     kw = {"model": model, "backend": "torch", "progress": False}
     assert (
