@@ -367,27 +367,32 @@ def threshold_for_target(fields: Mapping[str, npt.NDArray[np.float32]], target: 
         ``q`` such that the SALT of ``field > q`` is as close to ``target`` as the
         pixels allow.
     """
-    vals = []
-    wts = []
-    for view, f in fields.items():
-        vals.append(f)
-        wts.append(np.full(len(f), VIEW_WEIGHTS[view] / max(len(f), 1)))
-    v = np.concatenate(vals)
-    w = np.concatenate(wts)
-    order = np.argsort(-v, kind="stable")
-    v, w = v[order], w[order]
-    cum = np.cumsum(w)
-    goal = target / 100.0
-    if goal <= 0:
-        return float(v[0] + 1.0)
-    k = int(np.searchsorted(cum, goal - 1e-12))
-    if k >= len(v) - 1:
-        return float(v[-1] - 1.0)
-    # bald = field > q includes indices 0..k
-    lo_idx = k if abs(cum[k] - goal) <= abs((cum[k - 1] if k else 0.0) - goal) else k - 1
-    if lo_idx < 0:
-        return float(v[0] + 1.0)
-    return float((v[lo_idx] + v[lo_idx + 1]) / 2)
+    if not fields:
+        raise BadValueError("threshold_for_target needs at least one view")
+    sorted_f = {v: np.sort(np.asarray(f, dtype=np.float64)) for v, f in fields.items()}
+
+    def salt_at(q: float) -> float:
+        total = 0.0
+        for view, f in sorted_f.items():
+            if len(f):
+                bald = len(f) - int(np.searchsorted(f, q, side="right"))
+                total += VIEW_WEIGHTS[view] * 100.0 * bald / len(f)
+        return total
+
+    lo = min(float(f[0]) for f in sorted_f.values() if len(f)) - 1.0  # everything bald
+    hi = max(float(f[-1]) for f in sorted_f.values() if len(f)) + 1.0  # nothing bald
+    if target <= 0:
+        return hi
+    # bisection on the monotone step function SALT(q): SALT(lo) > target >= SALT(hi)
+    for _ in range(64):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if salt_at(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return lo if abs(salt_at(lo) - target) < abs(salt_at(hi) - target) else hi
 
 
 def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
