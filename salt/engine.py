@@ -1031,6 +1031,9 @@ class _Pipeline:
                 return False
             if rel and not (self.out / rel).exists():
                 return False
+            mask = self.out / "masks" / str(row["subject"]) / str(row["visit"])
+            if self.masks and not (mask / f"{row['view']}.png").exists():
+                return False
         return True
 
     # -- stage 3: finish (writer thread)

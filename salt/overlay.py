@@ -65,11 +65,13 @@ def draw_overlay(
     if bald.any():
         out[bald] = (0.6 * out[bald] + 0.4 * np.array(_BALD)).astype(np.uint8)
     thick = max(1, round(min(h, w) / 250))
+    min_area = 2e-4 * h * w  # specks below 0.02 % of the photo are tinted, not outlined
     for mask, colour in ((cmap >= 1, _SCALP), (bald, _BALD)):
         contours, _ = cv2.findContours(
             mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
         )
-        cv2.drawContours(out, contours, -1, colour, thick, cv2.LINE_AA)
+        big = [c for c in contours if cv2.contourArea(c) >= min_area]
+        cv2.drawContours(out, big, -1, colour, thick, cv2.LINE_AA)
     _label(out, text, max(0.4, min(h, w) / 600))
     return out
 
