@@ -104,7 +104,7 @@ def draw_strands(
         ang = turn[:, k] + sweep * k
         ca, sa = np.cos(ang), np.sin(ang)
         step = np.stack([ca * d[:, 0] - sa * d[:, 1], sa * d[:, 0] + ca * d[:, 1]], axis=1)
-        pos = pos + step * seg[:, None]
+        pos = (pos + step * seg[:, None]).astype(np.float32)
         pts[:, k + 1] = pos
     ipts = np.round(pts * 4).astype(np.int32)  # shift=2: quarter-pixel precision
     lum = colours.mean(axis=1)

@@ -435,9 +435,8 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     kind = np.take(objs, own) if len(parts) else np.zeros(0, dtype=np.int8)
     obj = np.full(n * n, -1, dtype=np.int8)
     obj[flat] = kind
-    obj = obj.reshape(n, n)
     return Hit(
-        obj=obj,
+        obj=obj.reshape(n, n),
         rows=ii,
         cols=jj,
         flat=flat,

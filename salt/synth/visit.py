@@ -296,7 +296,7 @@ def _hand(cam: Camera, extra: Mapping[str, Any]) -> Ellipsoid:
     )
     return Ellipsoid(
         tuple(float(c) for c in centre),  # type: ignore[arg-type]
-        tuple(extra["hand_axes"]),  # type: ignore[arg-type]
+        tuple(extra["hand_axes"]),
         OBJECTS["hand"],
     )
 
@@ -417,7 +417,7 @@ def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
     )
     m = max(16, size // 3)
     base = palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.1)
-    img = np.empty((m, m, 3), dtype=np.float32)
+    img: Any = np.empty((m, m, 3), dtype=np.float32)  # Any: OpenCV's stubs
     img[:] = base
     for _ in range(int(rng.integers(1, 6))):
         c = palette[rng.integers(len(palette))] * rng.uniform(0.6, 1.1)
@@ -453,7 +453,7 @@ def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
             cv2.circle(img, (x0, y0), r, c, -1, cv2.LINE_AA)
     # surface texture at a random scale
     k = int(rng.integers(1, 4))
-    tex = rng.standard_normal((m // k + 1, m // k + 1), dtype=np.float32)
+    tex: Any = rng.standard_normal((m // k + 1, m // k + 1), dtype=np.float32)
     tex = cv2.resize(tex, (m, m), interpolation=cv2.INTER_LINEAR)
     img += (tex * np.float32(rng.uniform(2.0, 12.0)))[..., None]
     img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.2, 1.2)))
@@ -595,9 +595,9 @@ def _render_view(
     eff = scene["effects"]
     scale = size / 512.0
     ii, jj, kind = hit.rows, hit.cols, hit.kind
-    index = np.full(size * size, -1, dtype=np.int32)  # pixel -> position in the hit arrays
-    index[hit.flat] = np.arange(len(ii), dtype=np.int32)
-    index = index.reshape(size, size)
+    flat_index = np.full(size * size, -1, dtype=np.int32)  # pixel -> position in hit arrays
+    flat_index[hit.flat] = np.arange(len(ii), dtype=np.int32)
+    index = flat_index.reshape(size, size)
 
     # shading: Lambert key light + ambient, Blinn-Phong shine on bare skin, optional flash
     k = light["key"]
@@ -788,7 +788,7 @@ def _camera_effects(
 ) -> npt.NDArray[np.uint8]:
     """Light colour, vignetting, defocus and motion blur, sensor noise, JPEG."""
     size = canvas.shape[0]
-    img = canvas.astype(np.float32)
+    img: Any = canvas.astype(np.float32)  # Any: OpenCV's stubs
     # colour of the light, then the phone's automatic white balance, which removes
     # part of the cast: one 3 x 3 colour transform
     means = np.asarray(cv2.mean(img)[:3], dtype=np.float64) * gains + 1e-3
@@ -809,7 +809,7 @@ def _camera_effects(
         kern /= kern.sum()
         img = cv2.filter2D(img, -1, kern)
     img = cv2.scaleAdd(_noise_bank(size, rng), float(eff["noise"]), img)
-    out = np.clip(img, 0, 255).astype(np.uint8)
+    out: Any = np.clip(img, 0, 255).astype(np.uint8)
     if eff["contrast"] > 0:  # the phone's tone curve: an S-curve
         x = np.arange(256, dtype=np.float32) / 255
         curve = x + np.float32(eff["contrast"]) * (x * x * (3 - 2 * x) - x)
@@ -817,9 +817,10 @@ def _camera_effects(
     ok, buf = cv2.imencode(
         ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, eff["jpeg"]]
     )
-    if ok:
-        out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    return out
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is not None:
+        out = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(out, dtype=np.uint8)
 
 
 @functools.lru_cache(maxsize=4)
@@ -827,9 +828,11 @@ def _skin_texture(size: int) -> npt.NDArray[np.float32]:
     """Flattened (2 size)^2 tile of unit-variance blotchy noise at two scales."""
     rng = np.random.default_rng(size + 1)
     n = 2 * size
-    fine = cv2.GaussianBlur(rng.standard_normal((n, n), dtype=np.float32), (0, 0), size / 400)
-    coarse = cv2.resize(
-        rng.standard_normal((n // 16, n // 16), dtype=np.float32), (n, n), cv2.INTER_CUBIC
+    fine: Any = cv2.GaussianBlur(rng.standard_normal((n, n), dtype=np.float32), (0, 0), size / 400)
+    coarse: Any = cv2.resize(
+        rng.standard_normal((n // 16, n // 16), dtype=np.float32),
+        (n, n),
+        interpolation=cv2.INTER_CUBIC,
     )
     tile = fine / fine.std() + coarse / coarse.std()
     tile = (tile / tile.std()).ravel()
@@ -839,7 +842,9 @@ def _skin_texture(size: int) -> npt.NDArray[np.float32]:
 
 @functools.lru_cache(maxsize=4)
 def _noise_tile(size: int) -> npt.NDArray[np.float32]:
-    tile = np.random.default_rng(size).standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
+    tile: Any = np.random.default_rng(size).standard_normal(
+        (2 * size, 2 * size, 3), dtype=np.float32
+    )
     # phone noise after denoising is blotchy, not independent per pixel
     tile = cv2.GaussianBlur(tile, (0, 0), 0.8)
     tile /= tile.std()
@@ -860,7 +865,7 @@ def _radial(size: int) -> npt.NDArray[np.float32]:
     """Vignetting profile: 0 in the centre, 1 in the corners."""
     c = (np.arange(size, dtype=np.float32) + 0.5 - size / 2) / (size / 2)
     r2 = c[None, :] ** 2 + c[:, None] ** 2
-    out = np.clip(r2 - 0.3, 0, None) / 1.7
+    out = (np.clip(r2 - 0.3, 0, None) / 1.7).astype(np.float32)
     out.flags.writeable = False
     return out
 
