@@ -188,7 +188,8 @@ def make_backend(
     name : str, default "auto"
         One of :data:`BACKENDS` or ``"auto"`` (see module notes).
     device : {"auto", "cpu", "cuda"}
-        Where PyTorch runs; exported backends run on the CPU.
+        Where PyTorch runs; exported backends run on the CPU (with ``"auto"`` they do
+        so even where a GPU is visible; with ``"cuda"`` they are an error).
     threads : int, optional
         Intra-op threads of ONNX Runtime / OpenVINO (their default otherwise).
 
@@ -220,7 +221,7 @@ def make_backend(
     network = network.eval()
     if name.startswith("torch"):
         return _torch_backend(network, input_size, dev, bf16=name == "torch-bf16")
-    if dev == "cuda":
+    if device == "cuda":
         raise BadValueError(f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'")
     tmp = tempfile.TemporaryDirectory(prefix="salt-onnx-")
     cache = cache_dir()
