@@ -40,7 +40,7 @@ Visit status (``visits.csv`` ``status``)
 Resume
 ------
 Each finished visit is keyed by the SHA256 of its photo files, the model's name and
-SHA256 and the options that change results. A re-run into the same output folder
+SHA256, the backend and the options that change results. A re-run into the same output folder
 reuses a visit whose key is unchanged and re-scores the others, so a run killed at
 any point and started again ends with the same tables as one uninterrupted run.
 """
@@ -751,7 +751,8 @@ def score_folder(
     try:
         t = time.perf_counter()
         visits = discover_visits(root_path, on_duplicate="record")
-        if out_path is not None:
+        root_abs = root_path.resolve()
+        if out_path is not None and (out_path == root_abs or root_abs in out_path.parents):
             visits = [
                 v
                 for v in visits
@@ -769,6 +770,7 @@ def score_folder(
         settings = json.dumps(
             {
                 "model": [str(m.name), str(m.sha256)],
+                "backend": be.name,
                 "partial": partial,
                 "strict": strict,
                 "thresholds": quality_thresholds,

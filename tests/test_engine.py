@@ -266,6 +266,9 @@ def test_resume_reuses_and_rescores_changed(tmp_path: Path, model: SaltModel) ->
     other.sha256 = "f" * 64
     salt.score_folder(root, out, model=other, backend="torch", progress=False)
     assert json.loads((out / "run.json").read_text())["counts"]["reused"] == 0
+    # so does another backend
+    salt.score_folder(root, out, model=other, backend="onnxruntime", progress=False)
+    assert json.loads((out / "run.json").read_text())["counts"]["reused"] == 0
     journal = (out / JOURNAL_NAME).read_text().splitlines()
     assert len(journal) == 7  # compacted: one line per visit
 
