@@ -73,7 +73,6 @@ from salt.errors import (
     BadValueError,
     DuplicateViewError,
     EmptyScalpError,
-    InputFileError,
     MissingViewError,
     SaltError,
 )
@@ -1007,19 +1006,18 @@ class _Pipeline:
             t = time.perf_counter()
             try:
                 photo = load_photo(path, target_side=self.size, min_side=self.min_side)
-            except InputFileError as exc:
+                self.timer.add("decode", time.perf_counter() - t)
+                t = time.perf_counter()
+                job.inputs[view] = _preprocess_one(self.model, photo.rgb)
+                self.timer.add("preprocess", time.perf_counter() - t)
+            except SaltError as exc:  # one bad photo fails its visit, not the batch
                 job.errors.append(
                     _error(exc, file=str(path), subject=job.subject, visit=job.visit, view=view)
                 )
                 failed = True
                 continue
-            finally:
-                self.timer.add("decode", time.perf_counter() - t)
-            t = time.perf_counter()
             job.photos[view] = photo
-            job.inputs[view] = _preprocess_one(self.model, photo.rgb)
             hashes_loaded[view] = photo.sha256
-            self.timer.add("preprocess", time.perf_counter() - t)
         # a visit with a photo that failed gets no key: it is re-scored on every run
         job.key = None if failed else _visit_key(self.settings, hashes_loaded, job)
         return job
@@ -1048,19 +1046,26 @@ class _Pipeline:
             self.on_done(entry, True)
             return
         t = time.perf_counter()
-        result = _assemble(
-            subject=job.subject,
-            visit=job.visit,
-            photos=job.photos,
-            class_maps=job.class_maps,
-            missing=job.missing,
-            errors=job.errors,
-            model=self.model,
-            partial=self.partial,
-            strict=self.strict,
-            thresholds=self.thresholds,
-            keep_masks=False,
-        )
+        kwargs: dict[str, Any] = {
+            "subject": job.subject,
+            "visit": job.visit,
+            "missing": job.missing,
+            "model": self.model,
+            "partial": self.partial,
+            "strict": self.strict,
+            "thresholds": self.thresholds,
+            "keep_masks": False,
+        }
+        try:
+            result = _assemble(
+                photos=job.photos, class_maps=job.class_maps, errors=job.errors, **kwargs
+            )
+        except SaltError as exc:  # e.g. a quality check that rejects the photo: fail the visit
+            log.warning("visit %s failed: %s", job.visit_id, exc)
+            job.errors.append(_error(exc, subject=job.subject, visit=job.visit))
+            job.key = None
+            job.class_maps.clear()
+            result = _assemble(photos={}, class_maps={}, errors=job.errors, **kwargs)
         self.timer.add("score", time.perf_counter() - t)
         t = time.perf_counter()
         overlay_paths = self._write_images(job, result) if (self.overlays or self.masks) else {}

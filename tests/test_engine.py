@@ -454,3 +454,25 @@ def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> N
     assert errors["message"].str.contains("blurry").all()
     with pytest.raises(salt.BadValueError, match="nope"):
         salt.score_folder(root, None, quality_thresholds={"nope": 1}, **kw)
+
+
+def test_an_unexpected_salt_error_fails_one_visit_not_the_batch(
+    tmp_path: Path, model: SaltModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import salt.engine
+
+    root = tmp_path / "photos"
+    good_visit(root / "A" / "w0")
+    good_visit(root / "B" / "w0", k={"top": 8, "back": 16, "left": 24, "right": 0})
+    real = salt.engine._quality
+
+    def picky(rgb, class_map, view, thresholds):
+        if (class_map == 2).sum() == 256 * 256 // 2 // 8 and view == "top":  # B's top (8/64)
+            raise salt.BadValueError("quality check cannot judge this photo")
+        return real(rgb, class_map, view, thresholds)
+
+    monkeypatch.setattr(salt.engine, "_quality", picky)
+    df = salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
+    assert list(df["status"]) == ["ok", "failed"]
+    errors = pd.read_csv(tmp_path / "out" / "errors.csv")
+    assert list(errors["error_type"]) == ["BadValueError"] and errors.loc[0, "subject"] == "B"
