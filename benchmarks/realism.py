@@ -229,7 +229,7 @@ def main() -> None:
         f"photos: {len(real)} real (46 people x top/back/left/right), {len(synth)} synthetic "
         f"({args.visits} visits x 4 views, rendered at {args.size} px); features at {SIDE} px",
         "",
-        "Domain classifier: logistic regression on 30 simple image features, "
+        f"Domain classifier: logistic regression on {len(FEATURE_NAMES)} simple image features, "
         "5-fold GroupKFold by person, balanced class weights",
         f"  accuracy {acc:.3f}, balanced accuracy {bal:.3f} (0.5 = indistinguishable)",
         f"  {args.repeats} repeats of shuffled StratifiedGroupKFold: accuracy "
