@@ -313,22 +313,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"{measure}: threshold {t:.4g} (train F1 {f1:.3f}); "
                 f"pos median {np.nanmedian(pos):.4g}, neg median {np.nanmedian(neg):.4g}"
             )
-        # motion blur: given the Laplacian cut-off, the isotropy cut-off that maximises
-        # the F1 of the combined rule "laplacian_var < t or detail_isotropy < r"
-        t_lap = out["laplacian_var"][0]
+        # blur: the two cut-offs of "laplacian_var < t or detail_isotropy < r", jointly
         is_blur = np.array([r["kind"] == "blur" for r in rows])
         lap = np.array([r["laplacian_var"] for r in rows])
         iso = np.array([r["detail_isotropy"] for r in rows])
-        best = (0.0, 0.0)
-        for cut in np.round(np.arange(0.0, 0.41, 0.01), 2):
-            flag = (lap < t_lap) | (iso < cut)
-            tp = int(np.sum(flag & is_blur))
-            f1 = 2 * tp / (2 * tp + int(np.sum(flag & ~is_blur)) + int(np.sum(~flag & is_blur)))
-            if f1 > best[1] + 1e-9:
-                best = (float(cut), f1)
+        best = (0.0, 0.0, 0.0)
+        for t_lap in np.unique(np.round(np.quantile(lap, np.linspace(0.01, 0.5, 50)), 0)):
+            for cut in np.round(np.arange(0.0, 0.31, 0.01), 2):
+                flag = (lap < t_lap) | (iso < cut)
+                tp = int(np.sum(flag & is_blur))
+                err = int(np.sum(flag != is_blur))
+                f1 = 2 * tp / (2 * tp + err)
+                if f1 > best[2] + 1e-9:
+                    best = (float(t_lap), float(cut), f1)
         print(
-            f"detail_isotropy: threshold {best[0]:.2f} "
-            f"with the Laplacian's (train F1 {best[1]:.3f})"
+            f"blur, jointly: laplacian_var < {best[0]:.0f} or detail_isotropy < {best[1]:.2f} "
+            f"(train F1 {best[2]:.3f})"
         )
         print("VIEW_MODEL (paste into salt/quality.py):")
         for view, params in model.items():

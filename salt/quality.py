@@ -48,11 +48,11 @@ class QualityThresholds:
     """Cut-offs of the quality flags (all configurable).
 
     The defaults maximise each flag's F1 score on synthetic visits (``salt.synth`` at
-    commit 82ccd96, seeds 0-39, 512 px, true masks) against known degradations, rounded:
-    ``python benchmarks/quality_flags.py --fit --seeds 0:40``. Their precision and
-    recall on other seeds are in ``benchmarks/results/quality.txt``. Real photos differ
-    from synthetic ones: treat the flags as prompts to look at a photo, and tune the
-    cut-offs on your own data.
+    commit fce7ca2, seeds 0-39, 512 px, true masks) against known degradations, rounded
+    (the two blur cut-offs jointly): ``python benchmarks/quality_flags.py --fit --seeds
+    0:40``. Their precision and recall on other seeds are in
+    ``benchmarks/results/quality.txt``. Real photos differ from synthetic ones: treat the
+    flags as prompts to look at a photo, and tune the cut-offs on your own data.
 
     Attributes
     ----------
@@ -96,14 +96,14 @@ class QualityThresholds:
     """
 
     analysis_side: int = 256
-    min_laplacian_var: float = 50.0
-    min_detail_isotropy: float = 0.15
+    min_laplacian_var: float = 45.0
+    min_detail_isotropy: float = 0.18
     highlight_level: int = 250
     shadow_level: int = 10
-    max_highlight_fraction: float = 0.13
-    max_shadow_fraction: float = 0.18
+    max_highlight_fraction: float = 0.16
+    max_shadow_fraction: float = 0.13
     min_scalp_fraction: float = 0.15
-    view_margin: float = 1.8
+    view_margin: float = 0.6
     min_scalp_fraction_for_view: float = 0.15
 
     def __post_init__(self) -> None:
@@ -137,50 +137,50 @@ VIEW_MODEL: Mapping[str, Mapping[str, tuple[float, float]]] = MappingProxyType(
     {
         "top": MappingProxyType(
             {
-                "scalp_fraction": (0.5358, 0.125),
+                "scalp_fraction": (0.5362, 0.1249),
                 "centroid_x": (0.5125, 0.05),
-                "centroid_y": (0.5085, 0.05),
-                "bottom_rows": (0.2499, 0.2074),
-                "top_rows": (0.2197, 0.2233),
-                "mirror_iou": (0.7919, 0.1056),
-                "bottom_slope": (0.0258, 0.1292),
-                "aspect": (1.2334, 0.0662),
+                "centroid_y": (0.5083, 0.05),
+                "bottom_rows": (0.2503, 0.207),
+                "top_rows": (0.2233, 0.2238),
+                "mirror_iou": (0.7919, 0.1061),
+                "bottom_slope": (0.0262, 0.1297),
+                "aspect": (1.2358, 0.0675),
             }
         ),
         "back": MappingProxyType(
             {
-                "scalp_fraction": (0.4565, 0.1175),
-                "centroid_x": (0.4954, 0.0647),
-                "centroid_y": (0.3594, 0.0818),
-                "bottom_rows": (0.0151, 0.0706),
+                "scalp_fraction": (0.4544, 0.1134),
+                "centroid_x": (0.4952, 0.066),
+                "centroid_y": (0.3582, 0.0813),
+                "bottom_rows": (0.0146, 0.0702),
                 "top_rows": (0.5107, 0.2694),
-                "mirror_iou": (0.7643, 0.1933),
-                "bottom_slope": (0.0137, 0.0676),
-                "aspect": (0.9163, 0.1274),
+                "mirror_iou": (0.7678, 0.1965),
+                "bottom_slope": (0.0037, 0.0526),
+                "aspect": (0.9104, 0.1334),
             }
         ),
         "left": MappingProxyType(
             {
-                "scalp_fraction": (0.2609, 0.0585),
-                "centroid_x": (0.6417, 0.0622),
-                "centroid_y": (0.2932, 0.0815),
+                "scalp_fraction": (0.2632, 0.0597),
+                "centroid_x": (0.6413, 0.0618),
+                "centroid_y": (0.2944, 0.0796),
                 "bottom_rows": (0.0021, 0.05),
-                "top_rows": (0.2852, 0.2315),
-                "mirror_iou": (0.3658, 0.1616),
-                "bottom_slope": (0.3989, 0.1675),
-                "aspect": (0.8285, 0.1795),
+                "top_rows": (0.2847, 0.2308),
+                "mirror_iou": (0.3661, 0.1592),
+                "bottom_slope": (0.3974, 0.1771),
+                "aspect": (0.8265, 0.1864),
             }
         ),
         "right": MappingProxyType(
             {
-                "scalp_fraction": (0.2607, 0.0575),
-                "centroid_x": (0.3797, 0.077),
-                "centroid_y": (0.2886, 0.094),
+                "scalp_fraction": (0.2627, 0.0574),
+                "centroid_x": (0.3809, 0.0752),
+                "centroid_y": (0.2892, 0.094),
                 "bottom_rows": (0.0018, 0.05),
                 "top_rows": (0.315, 0.2513),
-                "mirror_iou": (0.3885, 0.1647),
-                "bottom_slope": (-0.3609, 0.2289),
-                "aspect": (0.8063, 0.1567),
+                "mirror_iou": (0.3931, 0.1587),
+                "bottom_slope": (-0.3628, 0.1871),
+                "aspect": (0.8033, 0.1601),
             }
         ),
     }
