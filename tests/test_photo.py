@@ -56,15 +56,15 @@ def test_every_exif_orientation_applied_exactly_once(
 
 
 def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path) -> None:
-    # Stored 1600 x 1200 (w x h), orientation 6 -> displayed 1200 wide x 1600 high.
+    # Upright 1200 wide x 1600 high, stored turned (orientation 6).
     # Short side 1200: /4 = 300 >= 256 but /8 = 150 < 256, so reduction 4.
     path = tmp_path / "big.jpg"
     upright = write_photo(path, size=(1600, 1200), orientation=6)
     photo = load_photo(path, target_side=256)
     assert photo.reduction == 4
     assert photo.original_size == (1200, 1600)
-    assert photo.rgb.shape == (300, 400, 3) and photo.original_size == (800, 600)
-    small = np.asarray(Image.fromarray(upright).resize((400, 300), Image.Resampling.BOX))
+    assert photo.rgb.shape == (400, 300, 3)
+    small = np.asarray(Image.fromarray(upright).resize((300, 400), Image.Resampling.BOX))
     assert _mad(photo.rgb, small) < LOSSY_TOL
 
 
