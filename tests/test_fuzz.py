@@ -272,3 +272,26 @@ def test_quality_flags_any_valid_photo(args: tuple[np.ndarray, np.ndarray | None
         assert 0 <= q["scalp_fraction"] <= 1
     else:
         assert math.isnan(q["scalp_fraction"])
+
+
+# ----------------------------------------------------------------- file names
+_NAME_CHARS = st.characters(
+    blacklist_characters="/\x00", blacklist_categories=("Cs",)
+)  # any Unicode except the path separator, NUL and lone surrogates
+
+
+@FUZZ
+@given(st.text(_NAME_CHARS, min_size=1, max_size=40))
+def test_any_file_name_loads_and_is_named(stem: str) -> None:
+    name = f"{stem}.jpg"
+    if stem in (".", "..") or len(name.encode("utf-8")) > 255:
+        return
+    path = _DIR / "names" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(SEEDS["JPEG0"])
+    photo = load_photo(path, min_side=8)
+    assert photo.path == str(path)
+    path.write_bytes(SEEDS["JPEG0"][:100])  # truncated: the error names the file
+    with pytest.raises(salt.InputFileError) as info:
+        load_photo(path, min_side=8)
+    assert str(path) in str(info.value) or repr(str(path)) in str(info.value)
