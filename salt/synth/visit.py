@@ -206,7 +206,7 @@ def random_subject(
         "whorl": [float(x) for x in whorl],
         "strand_alpha": float(rng.uniform(0.55, 0.9)),
         "drape": bool(length > 4.0 and rng.random() < 0.3),
-        "clumping": float(rng.uniform(0.1, 0.35)),
+        "clumping": float(rng.uniform(0.12, 0.42)),
         "skin_texture": float(rng.uniform(0.015, 0.045)),
         "swirl": float(rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.6)),
         "skin_jitter": [float(x) for x in rng.uniform(0.93, 1.07, size=3)],
@@ -242,14 +242,14 @@ def _scene_draws(
             float(rng.uniform(0.3, 1.0)),
         ],
         "ambient": float(rng.uniform(0.4, 0.75)),
-        "kelvin": float(rng.uniform(3000, 6500)),
+        "kelvin": float(rng.uniform(3500, 7000)),
         "exposure": float(rng.uniform(0.9, 1.3)),
         "flash": float(rng.random() < 0.4),
         "flash_strength": float(rng.uniform(0.2, 0.7)),
         "shine": float(rng.uniform(0.1, 0.5)),
     }
     effects = {
-        "blur": float(rng.choice([rng.uniform(0.5, 1.1), rng.uniform(1.1, 2.2)], p=[0.7, 0.3])),
+        "blur": float(rng.choice([rng.uniform(0.6, 1.3), rng.uniform(1.3, 2.4)], p=[0.7, 0.3])),
         "motion": float(rng.choice([0.0, rng.uniform(2.0, 7.0)], p=[0.85, 0.15])),
         "motion_angle": float(rng.uniform(0, 180)),
         "noise": float(rng.uniform(0.5, 3.5)),
@@ -694,7 +694,7 @@ def _render_view(
     pick = rng.random(n) < share
     col = np.where(pick[:, None], second[None], base[None])
     ri = index[ys, xs]
-    sh = shade_f[ri][:, None] * rng.uniform(0.7, 1.25, size=(n, 1))
+    sh = shade_f[ri][:, None] * rng.uniform(0.65, 1.35, size=(n, 1))
     sheen = np.minimum(
         _pow2k(ndh_f[ri], 3) * 1.2 + (light["flash"] * _pow2k(ndv_f[ri], 4)) * 0.6, 1.0
     )[:, None]
