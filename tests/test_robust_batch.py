@@ -7,14 +7,20 @@ and the tables are compared row by row with what the folder's construction impli
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from robust_cases import VIEWS, build_robust_folder
-from test_engine import colour_model
+from test_engine import KILL_SCRIPT, colour_model, read_tables
 
+from salt.outputs import JOURNAL_NAME
 from salt.quality import FLAG_NAMES
 
 
@@ -153,3 +159,40 @@ def test_exit_code_0_on_the_good_visits_only(cli_run, model, tmp_path: Path) -> 
     visits = pd.read_csv(tmp_path / "o" / "visits.csv", keep_default_na=False, dtype=str)
     assert set(visits["status"]) == {"ok"}
     assert len(visits) == sum(s == "ok" for s in folder.expected_status.values())
+
+
+def test_kill_9_with_bad_files_then_rerun_gives_the_same_tables(model, tmp_path: Path) -> None:
+    # The engine's kill -9 test (tests/test_engine.py), on the folder with every bad case.
+    import salt
+
+    folder = build_robust_folder(tmp_path / "photos")
+    n_visits = len(folder.expected_status)
+    ref = tmp_path / "ref"
+    salt.score_folder(folder.root, ref, model=model, backend="torch", progress=False)
+    out = tmp_path / "out"
+    script = KILL_SCRIPT.format(
+        tests=str(Path(__file__).parent), root=str(folder.root), out=str(out)
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") >= 3:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"scoring subprocess ended early: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    done = journal.read_text(encoding="utf-8").count("\n")
+    assert 3 <= done < n_visits  # killed in the middle
+    assert not (out / "visits.csv").exists()
+    salt.score_folder(folder.root, out, model=model, backend="torch", progress=False)
+    for a, b in zip(read_tables(ref), read_tables(out), strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    views = pd.read_csv(out / "views.csv", keep_default_na=False, dtype=str)
+    paths = list(views["path"])
+    assert all(paths.count(str(p)) == 1 for p in folder.good_photos)
+    assert len(paths) == len(set(paths))
