@@ -196,3 +196,32 @@ def test_kill_9_with_bad_files_then_rerun_gives_the_same_tables(model, tmp_path:
     paths = list(views["path"])
     assert all(paths.count(str(p)) == 1 for p in folder.good_photos)
     assert len(paths) == len(set(paths))
+
+
+@pytest.mark.slow
+def test_with_a_random_network(tmp_path: Path) -> None:
+    # The real architecture, randomly initialised (salt.model.random_model): only what does
+    # not depend on the network's output is asserted (a random network may see no scalp).
+    import salt
+    from salt.model import random_model
+
+    folder = build_robust_folder(tmp_path / "photos")
+    out = tmp_path / "out"
+    visits = salt.score_folder(
+        folder.root, out, model=random_model(), backend="torch", progress=False
+    )
+    status = {_key(r.subject, r.visit): r.status for r in visits.itertuples()}
+    for key, expected in folder.expected_status.items():
+        if expected != "ok":
+            assert status[key] == expected, key
+    errors = pd.read_csv(out / "errors.csv", keep_default_na=False, dtype=str)
+    for key, (path, err) in folder.errors.items():
+        subject, visit = key.split("/")
+        rows = errors[(errors["subject"] == subject) & (errors["visit"] == visit)]
+        assert list(zip(rows["file"], rows["error_type"], strict=True)) == [
+            (str(path), err.__name__)
+        ]
+    views = pd.read_csv(out / "views.csv", keep_default_na=False, dtype=str)
+    paths = list(views["path"])
+    assert all(paths.count(str(p)) == 1 for p in folder.good_photos)
+    assert set(visits["model_sha256"]) == {"untrained"}
