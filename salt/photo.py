@@ -28,7 +28,8 @@ Notes
   end-of-image marker), because libjpeg silently fills a truncated file with grey.
   Bytes after the end-of-image marker (e.g. a motion-photo video) are allowed.
 * Transparent pixels (PNG/WebP/TIFF/HEIF alpha) are composited over white.
-* 16-bit images are scaled to 8 bits (``value / 257``, rounded).
+* 16-bit grey is scaled to 8 bits (``value / 257``, rounded); Pillow reads 16-bit colour
+  as its high byte.
 """
 
 from __future__ import annotations
