@@ -63,6 +63,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bland_altman": ("salt.agreement", "bland_altman"),
     "band_kappa": ("salt.agreement", "band_kappa"),
     "agreement_summary": ("salt.agreement", "agreement_summary"),
+    "render_visit": ("salt.synth", "render_visit"),
+    "SyntheticVisit": ("salt.synth", "SyntheticVisit"),
+    "write_dataset": ("salt.synth", "write_dataset"),
+    "write_longitudinal": ("salt.synth", "write_longitudinal"),
 }
 
 __all__ = [
