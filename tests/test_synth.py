@@ -164,7 +164,7 @@ def test_trajectories() -> None:
         {"hand": True},
         {"ruler": True},
         {"rot90": 1},
-        {"hand": True, "ruler": True, "rot90": 2, "flash": 1.0, "motion": 6.0},
+        {"hand": True, "ruler": True, "rot90": 2, "flash": 1.0, "motion": 6.0, "shadow": True},
         {"noise": 0.0, "blur": 0.0, "jpeg": 95, "hand": False, "ruler": False},
     ],
 )

@@ -270,6 +270,9 @@ def _scene_draws(
             "rot90": int(rng.choice([0, 1, 2, 3], p=[0.94, 0.025, 0.01, 0.025]))
             if view != "top"
             else 0,
+            "shadow": bool(rng.random() < 0.25),
+            "shadow_strength": float(rng.uniform(0.15, 0.45)),
+            "shadow_ellipse": [float(x) for x in rng.uniform(0, 1, size=5)],
             "ruler": bool(rng.random() < 0.07),
             "ruler_edge": int(rng.integers(4)),
             "ruler_width": float(rng.uniform(0.05, 0.09)),
@@ -299,6 +302,28 @@ def _hand(cam: Camera, extra: Mapping[str, Any]) -> Ellipsoid:
         tuple(extra["hand_axes"]),
         OBJECTS["hand"],
     )
+
+
+def _cast_shadow(canvas: npt.NDArray[np.uint8], extra: Mapping[str, Any]) -> None:
+    """Darken a soft elliptical region: the shadow of the phone, a hand or the photographer."""
+    size = canvas.shape[0]
+    m = max(8, size // 8)
+    cx, cy, ax, ay, ang = extra["shadow_ellipse"]
+    mask = np.zeros((m, m), dtype=np.float32)
+    cv2.ellipse(
+        mask,
+        (round(cx * m), round(cy * m)),
+        (max(1, round((0.15 + 0.35 * ax) * m)), max(1, round((0.1 + 0.25 * ay) * m))),
+        ang * 180.0,
+        0,
+        360,
+        1.0,
+        -1,
+    )
+    mask = cv2.GaussianBlur(mask, (0, 0), m / 12)
+    mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_LINEAR)
+    gain = 1.0 - np.float32(extra["shadow_strength"]) * mask
+    np.multiply(canvas, gain[..., None], out=canvas, casting="unsafe")
 
 
 def _ruler(
@@ -774,6 +799,8 @@ def _render_view(
                     steps=1,
                     curl=0.1,
                 )
+    if scene["extras"][view]["shadow"]:
+        _cast_shadow(canvas, scene["extras"][view])
     if scene["extras"][view]["ruler"]:
         _ruler(canvas, label, scene["extras"][view])
     return _camera_effects(canvas, eff, gains, scale, rng)
