@@ -422,6 +422,11 @@ def test_cli_exit_codes(tmp_path: Path, model: SaltModel, monkeypatch: pytest.Mo
     assert main(["score", str(good), "-o", str(good / "out"), "-q"]) == 2
     with OutputLock(tmp_path / "o1"):
         assert main(["score", str(good), "-o", str(tmp_path / "o1"), "-q"]) == 2
+    bad_json = tmp_path / "thresholds.json"
+    bad_json.write_text('{"no_such_cut_off": 1}')
+    args = ["score", str(good), "-o", str(tmp_path / "o3"), "-q", "--quality-thresholds"]
+    assert main([*args, str(bad_json)]) == 2
+    assert main([*args, str(tmp_path / "missing.json")]) == 2
 
 
 def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> None:
