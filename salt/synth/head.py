@@ -270,7 +270,7 @@ def view_camera(
     dist = dist_scalp + 9.0
     azim_jit = float(rng.uniform(-12.0, 12.0))
     roll = float(rng.normal(0.0, 5.0))
-    lo, hi = {"top": (0.9, 1.3), "back": (0.85, 1.25)}.get(view, (0.65, 1.0))
+    lo, hi = {"top": (0.95, 1.35), "back": (0.95, 1.35)}.get(view, (0.75, 1.1))
     fill_v = float(rng.uniform(lo, hi)) if fill is None else fill
     target = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-1.5, 1.0)])
     if view == "top":
