@@ -873,7 +873,7 @@ def _noise_tile(size: int) -> npt.NDArray[np.float32]:
         (2 * size, 2 * size, 3), dtype=np.float32
     )
     # phone noise after denoising is blotchy, not independent per pixel
-    tile = cv2.GaussianBlur(tile, (0, 0), 0.8)
+    tile = cv2.GaussianBlur(tile, (0, 0), 0.55)
     tile /= tile.std()
     tile.flags.writeable = False
     return tile
