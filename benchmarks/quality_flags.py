@@ -131,14 +131,24 @@ def degrade(
     raise ValueError(kind)
 
 
-def collect(seeds: range, size: int, thresholds: QualityThresholds, view_model=None) -> list[dict]:
+def collect(
+    seeds: range,
+    size: int,
+    thresholds: QualityThresholds,
+    view_model=None,
+    model=None,
+) -> list[dict]:
+    """Measure every (visit, view, kind); ``model`` (a SaltModel) predicts the class maps."""
     rows = []
     for seed in seeds:
         visit = render_visit(seed, size=size)
         rng = np.random.default_rng(10_000 + seed)
         for view in VIEWS:
-            for kind in KINDS:
-                rgb, cmap, desc = degrade(kind, visit.photos, visit.labels, view, rng)
+            cases = [degrade(kind, visit.photos, visit.labels, view, rng) for kind in KINDS]
+            if model is not None:
+                predicted = model.predict([rgb for rgb, _, _ in cases])
+                cases = [(rgb, predicted[i], desc) for i, (rgb, _, desc) in enumerate(cases)]
+            for kind, (rgb, cmap, desc) in zip(KINDS, cases, strict=True):
                 flags = quality_flags(rgb, cmap, view, thresholds=thresholds)
                 feats = mask_geometry(cmap > 0)
                 if view_model is not None:
@@ -284,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
         "--fit", action="store_true", help="choose thresholds and the view model; print them"
     )
     ap.add_argument("--dump", type=Path, help="also write every row to this CSV")
+    ap.add_argument(
+        "--model",
+        help="use this model's predicted class maps instead of the true masks "
+        "(a name in --models-dir); writes results/quality_predicted.txt",
+    )
+    ap.add_argument("--models-dir", type=Path, help="registry folder for --model")
     args = ap.parse_args(argv)
     a, b = (int(x) for x in args.seeds.split(":"))
     seeds = range(a, b)
@@ -335,10 +351,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {view!r}: MappingProxyType({params}),")
         return 0
     t = QualityThresholds()
-    rows = collect(seeds, args.size, t)
+    model = None
+    results = RESULTS
+    if args.model:
+        from salt._torch_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
+        from salt.model import load_model
+
+        model = load_model(args.model, models_dir=args.models_dir)
+        results = RESULTS.with_name("quality_predicted.txt")
+    rows = collect(seeds, args.size, t, model=model)
     text = report(rows, t, seeds, args.size, time.perf_counter() - t0)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
+    if model is not None:
+        text = text.replace(
+            "class map = true synthetic labels",
+            f"class map = predicted by model {args.model!r} from {args.models_dir} "
+            f"(sha256 {model.sha256[:12]})",
+        ).replace(
+            f"--size {args.size}",
+            f"--size {args.size} --model {args.model} --models-dir {args.models_dir}",
+        )
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text, encoding="utf-8")
     sys.stdout.write(text)
     return 0
 
