@@ -296,19 +296,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", type=Path, help="also write every row to this CSV")
     ap.add_argument(
         "--model",
-        help="use this model's predicted class maps instead of the true masks "
-        "(a name in --models-dir); writes results/quality_predicted.txt",
+        help="use this model's predicted class maps instead of the true masks, to measure "
+        "(writes results/quality_predicted.txt) or to --fit (a name in --models-dir)",
     )
     ap.add_argument("--models-dir", type=Path, help="registry folder for --model")
     args = ap.parse_args(argv)
     a, b = (int(x) for x in args.seeds.split(":"))
     seeds = range(a, b)
     t0 = time.perf_counter()
+    net = None
+    if args.model:
+        from salt._torch_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
+        from salt.model import load_model
+
+        net = load_model(args.model, models_dir=args.models_dir)
     if args.fit:
         base = QualityThresholds()
-        rows = collect(seeds, args.size, base)
+        rows = collect(seeds, args.size, base, model=net)
         model = fit_view_model(rows)
-        rows = collect(seeds, args.size, base, view_model=model)
+        rows = collect(seeds, args.size, base, view_model=model, model=net)
         if args.dump:
             import pandas as pd
 
@@ -351,16 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {view!r}: MappingProxyType({params}),")
         return 0
     t = QualityThresholds()
-    model = None
-    results = RESULTS
-    if args.model:
-        from salt._torch_compat import ensure_torchvision_importable
-
-        ensure_torchvision_importable()
-        from salt.model import load_model
-
-        model = load_model(args.model, models_dir=args.models_dir)
-        results = RESULTS.with_name("quality_predicted.txt")
+    model = net
+    results = RESULTS if net is None else RESULTS.with_name("quality_predicted.txt")
     rows = collect(seeds, args.size, t, model=model)
     text = report(rows, t, seeds, args.size, time.perf_counter() - t0)
     if model is not None:
