@@ -55,11 +55,12 @@ def test_every_exif_orientation_applied_exactly_once(
     assert _mad(photo.rgb, upright) < LOSSY_TOL
 
 
-def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path) -> None:
+@pytest.mark.parametrize("progressive", [False, True])
+def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path, progressive: bool) -> None:
     # Upright 1200 wide x 1600 high, stored turned (orientation 6).
     # Short side 1200: /4 = 300 >= 256 but /8 = 150 < 256, so reduction 4.
     path = tmp_path / "big.jpg"
-    upright = write_photo(path, size=(1600, 1200), orientation=6)
+    upright = write_photo(path, size=(1600, 1200), orientation=6, progressive=progressive)
     photo = load_photo(path, target_side=256)
     assert photo.reduction == 4
     assert photo.original_size == (1200, 1600)
