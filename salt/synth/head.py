@@ -343,6 +343,11 @@ class Hit:
     view_dir: FloatArray
 
 
+_CORNERS = np.array(
+    [[x, y, z] for x in (-1.0, 1.0) for y in (-1.0, 1.0) for z in (-1.0, 1.0)], dtype=np.float64
+)
+
+
 def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     """Ray cast a union of ellipsoids from a pinhole camera.
 
@@ -369,14 +374,14 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     origin = cam.origin
     for idx, e in enumerate(parts):
         ctr = np.asarray(e.centre, dtype=np.float64)
-        radius = max(e.axes)
-        pr = cam.project(ctr[None])[0]
-        if pr[2] <= radius * 0.2:
+        # image box of the ellipsoid: the projected corners of its bounding box
+        corners = ctr + (_CORNERS * np.asarray(e.axes)) @ e.rotation().T
+        pr = cam.project(corners)
+        if (pr[:, 2] <= 0.5).any():  # reaches behind the camera: test every pixel
             x0, x1, y0, y1 = 0, n, 0, n
         else:
-            half = cam.focal * radius / max(pr[2] - radius, 1e-3) + 2
-            x0, x1 = int(max(0, pr[0] - half)), int(min(n, pr[0] + half + 1))
-            y0, y1 = int(max(0, pr[1] - half)), int(min(n, pr[1] + half + 1))
+            x0, x1 = int(max(0, pr[:, 0].min() - 2)), int(min(n, pr[:, 0].max() + 3))
+            y0, y1 = int(max(0, pr[:, 1].min() - 2)), int(min(n, pr[:, 1].max() + 3))
         if x0 >= x1 or y0 >= y1:
             continue
         ax = np.asarray(e.axes, dtype=np.float64)

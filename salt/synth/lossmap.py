@@ -240,7 +240,7 @@ def random_lossmap(
         subtype=subtype,
         hairline=hairline,
         hairline_wave=hairline_wave,
-        waves=_waves(rng, 8, (2.0, 7.0)),
+        waves=_waves(rng, 6, (2.0, 7.0)),
         waves_low=_waves(rng, 6, (1.0, 3.0)),
         edge_noise=float(rng.uniform(0.05, 0.2)),
     )

@@ -505,7 +505,15 @@ def _flow(
     down[:, 2] -= 1.0  # tangential part of (0, 0, -1)
     # a spiral around the whorl instead of a radial star
     near = np.exp(-np.einsum("ij,ij->i", s - w, s - w) / np.float32(0.15))[:, None]
-    t = t + np.float32(look["swirl"]) * near * np.cross(s, t)
+    cross = np.stack(
+        [
+            s[:, 1] * t[:, 2] - s[:, 2] * t[:, 1],
+            s[:, 2] * t[:, 0] - s[:, 0] * t[:, 2],
+            s[:, 0] * t[:, 1] - s[:, 1] * t[:, 0],
+        ],
+        axis=1,
+    )
+    t = t + np.float32(look["swirl"]) * near * cross
     t = t + np.float32(look["gravity"]) * down
     d = t * np.asarray(axes, dtype=np.float32)
     d /= np.sqrt(np.einsum("ij,ij->i", d, d))[:, None] + 1e-6
@@ -697,18 +705,19 @@ def _render_view(
     _scatter(img, cflat, _gather(img, cflat) * (1 - cv) + under * cv)
 
     # hair strands: roots in haired scalp, following the combed flow field
-    # the flow field is smooth: evaluate it on every second pixel (stride 2)
-    csel = (kind == OBJECTS["cranium"]) & (ii % 2 == 0) & (jj % 2 == 0)
-    half_n = (size + 1) // 2
+    # the flow field is smooth: evaluate it on a grid of every `st`-th pixel
+    st = 4 if size >= 384 else 2
+    csel = (kind == OBJECTS["cranium"]) & (((ii | jj) & (st - 1)) == 0)
+    half_n = (size + st - 1) // st
     cran = np.zeros((half_n, half_n), dtype=bool)
-    cran[ii[csel] // 2, jj[csel] // 2] = True
+    cran[ii[csel] // st, jj[csel] // st] = True
     flow = np.zeros((half_n, half_n, 2), dtype=np.float32)
-    flow[ii[csel] // 2, jj[csel] // 2] = _flow(hit, cam, csel, look, subject.head.cranium.axes)
+    flow[ii[csel] // st, jj[csel] // st] = _flow(hit, cam, csel, look, subject.head.cranium.axes)
     length = look["hair_length_cm"]
     vis_len = min(length, 9.0)  # long hair lies in overlapping layers; draw a visible stretch
     hy, hx = np.nonzero(dens > 0)
     speed_h = np.hypot(flow[..., 0], flow[..., 1]).ravel()
-    speed = np.take(speed_h, (hy // 2) * half_n + hx // 2)
+    speed = np.take(speed_h, (hy // st) * half_n + hx // st)
     p_root = dens[hy, hx] * 3.0 / (speed * vis_len + 2.0)
     keep = rng.random(len(hy), dtype=np.float32) < p_root
     ys, xs = hy[keep], hx[keep]
@@ -735,7 +744,7 @@ def _render_view(
     layer = canvas.copy()
     # strands run freely over haired scalp; over a patch or off the scalp they fade
     # within a few steps, unless this subject's long hair drapes over patches
-    haired = (label[::2, ::2] == 1) & cran
+    haired = (label[::st, ::st] == 1) & cran
     draw_strands(
         layer,
         roots,
@@ -747,6 +756,7 @@ def _render_view(
         steps=4 if vis_len < 4 else 6,
         curl=look["curl"],
         thickness=1 if size < 900 else 2,
+        stride=st,
     )
     # strands are finer than a pixel: blend them in partly
     alpha = float(look["strand_alpha"])
@@ -757,7 +767,7 @@ def _render_view(
     if (look["regrowth"] > 0 or look["exclamation"] > 0) and bald.any():
         if look["regrowth"] > 0:
             by, bx = np.nonzero(bald)
-            sp = np.take(speed_h, (by // 2) * half_n + bx // 2)
+            sp = np.take(speed_h, (by // st) * half_n + bx // st)
             p_v = look["regrowth"] * 0.9 / (sp * 0.8 + 2.0)
             keep = rng.random(len(by), dtype=np.float32) < p_v
             vy, vx = by[keep], bx[keep]
@@ -775,6 +785,7 @@ def _render_view(
                     rng,
                     steps=2,
                     curl=0.4,
+                    stride=st,
                 )
                 cv2.addWeighted(layer, 0.4, canvas, 0.6, 0, dst=canvas)
         if look["exclamation"] > 0:
@@ -798,6 +809,7 @@ def _render_view(
                     rng,
                     steps=1,
                     curl=0.1,
+                    stride=st,
                 )
     if scene["extras"][view]["shadow"]:
         _cast_shadow(canvas, scene["extras"][view])
