@@ -195,3 +195,27 @@ def test_rot90_rotates_photo_and_mask_together() -> None:
 def test_unknown_photo_option() -> None:
     with pytest.raises(BadValueError, match="photo option"):
         render_visit(0, size=32, photo={"sepia": True})
+
+
+def test_threshold_for_target_by_hand() -> None:
+    from salt.synth.visit import threshold_for_target
+
+    # top has 4 scalp pixels, back/left/right 2 each; loss-field values below
+    fields = {
+        "top": np.array([0.1, 0.2, 0.3, 0.4], np.float32),
+        "back": np.array([0.15, 0.35], np.float32),
+        "left": np.array([0.0, 0.0], np.float32),
+        "right": np.array([0.0, 0.0], np.float32),
+    }
+
+    def salt_at(q: float) -> float:
+        return sum(WEIGHTS[v] * 100.0 * float(np.mean(f > q)) for v, f in fields.items())
+
+    # top 1 of 4 bald (the 0.4): 0.40 * 25 = 10
+    assert salt_at(threshold_for_target(fields, 10.0)) == pytest.approx(10.0)
+    # top 25 % and back 50 % (the 0.35): 10 + 0.24 * 50 = 22
+    assert salt_at(threshold_for_target(fields, 22.0)) == pytest.approx(22.0)
+    # 21 is not reachable: the nearest reachable SALT is 22 (20 would need top 50 %: 20.0)
+    assert salt_at(threshold_for_target(fields, 21.5)) == pytest.approx(22.0)
+    assert salt_at(threshold_for_target(fields, 0.0)) == 0.0
+    assert salt_at(threshold_for_target(fields, 100.0)) == pytest.approx(100.0)

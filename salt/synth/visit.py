@@ -394,30 +394,43 @@ def threshold_for_target(fields: Mapping[str, npt.NDArray[np.float32]], target: 
     """
     if not fields:
         raise BadValueError("threshold_for_target needs at least one view")
-    sorted_f = {v: np.sort(np.asarray(f, dtype=np.float64)) for v, f in fields.items()}
+    # The views' field values are float32 and are compared as float32 (``field > q``),
+    # so the search works on float32 values and returns a float32-representable q.
+    sorted_f = {v: np.sort(np.asarray(f, dtype=np.float32)) for v, f in fields.items() if len(f)}
+    if not sorted_f:
+        raise BadValueError("threshold_for_target: no view has scalp pixels")
 
     def salt_at(q: float) -> float:
+        q32 = np.float32(q)
         total = 0.0
         for view, f in sorted_f.items():
-            if len(f):
-                bald = len(f) - int(np.searchsorted(f, q, side="right"))
-                total += VIEW_WEIGHTS[view] * 100.0 * bald / len(f)
+            bald = len(f) - int(np.searchsorted(f, q32, side="right"))
+            total += VIEW_WEIGHTS[view] * 100.0 * bald / len(f)
         return total
 
-    lo = min(float(f[0]) for f in sorted_f.values() if len(f)) - 1.0  # everything bald
-    hi = max(float(f[-1]) for f in sorted_f.values() if len(f)) + 1.0  # nothing bald
-    if target <= 0:
-        return hi
+    lowest = min(float(f[0]) for f in sorted_f.values())
+    highest = max(float(f[-1]) for f in sorted_f.values())
+    if target <= 0 or salt_at(highest) >= target:
+        return highest  # nothing is above the highest value: SALT 0
     # bisection on the monotone step function SALT(q): SALT(lo) > target >= SALT(hi)
-    for _ in range(64):
-        mid = (lo + hi) / 2
+    lo, hi = lowest - 1.0, highest
+    for _ in range(80):
+        mid = float(np.float32((lo + hi) / 2))
         if mid in (lo, hi):
             break
         if salt_at(mid) > target:
             lo = mid
         else:
             hi = mid
-    return lo if abs(salt_at(lo) - target) < abs(salt_at(hi) - target) else hi
+    # the step lies at the smallest value above lo; q just below it keeps it, q at it drops it
+    step = min(
+        float(f[i])
+        for f in sorted_f.values()
+        if (i := int(np.searchsorted(f, np.float32(lo), "right"))) < len(f)
+    )
+    keep = float(np.nextafter(np.float32(step), np.float32(-np.inf)))
+    drop = float(np.float32(step))
+    return keep if abs(salt_at(keep) - target) < abs(salt_at(drop) - target) else drop
 
 
 def _background(size: int, seed: int) -> npt.NDArray[np.float32]:
