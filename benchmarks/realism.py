@@ -57,6 +57,7 @@ def real_photos() -> list[tuple[str, str, np.ndarray]]:
 
 
 SHOWCASE: list[int] = []  # synthetic visits with visible patches, for the grid
+LABELS: dict[tuple[str, str], np.ndarray] = {}  # (subject, view) -> synthetic label map
 
 
 def synthetic_photos(n: int, size: int, seed0: int) -> list[tuple[str, str, np.ndarray]]:
@@ -65,6 +66,7 @@ def synthetic_photos(n: int, size: int, seed0: int) -> list[tuple[str, str, np.n
         v = render_visit(seed0 + i, size=size)
         for view in VIEWS:
             out.append((f"synth{i}", view, v.photos[view]))
+            LABELS[(f"synth{i}", view)] = v.labels[view]
         if 5 < v.salt < 90 and v.subtype in ("patchy", "ophiasis") and len(SHOWCASE) < 3:
             SHOWCASE.append(i)
     return out
@@ -152,6 +154,24 @@ def region_stats(seg: Segmenter, photos: list[tuple[str, str, np.ndarray]]) -> d
             acc.setdefault(f"{name}_L_std", []).append(lum[m].std())
             acc.setdefault(f"{name}_grad", []).append(mag[m].mean())
     return {k: float(np.mean(v)) for k, v in acc.items()}
+
+
+def label_agreement(seg: Segmenter, photos: list[tuple[str, str, np.ndarray]]) -> dict[str, float]:
+    """How the pretrained hair/skin segmenter reads our labelled regions (pixels pooled)."""
+    counts = {"hair_px": 0, "hair_as_hair": 0, "bald_px": 0, "bald_as_skin": 0, "bald_as_hair": 0}
+    for subject, view, rgb in photos:
+        _, skin, hair = seg(rgb)
+        lab = cv2.resize(LABELS[(subject, view)], (512, 512), interpolation=cv2.INTER_NEAREST)
+        counts["hair_px"] += int((lab == 1).sum())
+        counts["hair_as_hair"] += int((hair & (lab == 1)).sum())
+        counts["bald_px"] += int((lab == 2).sum())
+        counts["bald_as_skin"] += int((skin & (lab == 2)).sum())
+        counts["bald_as_hair"] += int((hair & (lab == 2)).sum())
+    return {
+        "haired scalp read as hair": counts["hair_as_hair"] / max(counts["hair_px"], 1),
+        "hairless scalp read as skin": counts["bald_as_skin"] / max(counts["bald_px"], 1),
+        "hairless scalp read as hair": counts["bald_as_hair"] / max(counts["bald_px"], 1),
+    }
 
 
 def grid(real: list, synth: list, path: Path, tile: int = 192) -> None:
@@ -253,6 +273,9 @@ def main() -> None:
         ]
         for k in rs:
             lines.append(f"  {k:16s} {rs[k]:8.3f} {ss.get(k, float('nan')):10.3f}")
+        agree = label_agreement(seg, synth)
+        lines += ["", "The same segmenter on synthetic photos vs their labels (pixels pooled):"]
+        lines += [f"  {k}: {v:.3f}" for k, v in agree.items()]
     lines.append("")
     lines.append(f"elapsed {time.time() - t0:.0f} s")
     text = "\n".join(lines) + "\n"
