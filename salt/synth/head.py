@@ -6,9 +6,9 @@ union of axis-aligned ellipsoids (cranium, face, nose, ears, neck, torso). The
 scalp is the part of the cranium above an anatomical hairline; it carries the
 hair-loss map (see :mod:`salt.synth.lossmap`).
 
-Everything here is pure numpy; one view of 512 x 512 pixels is ray cast in a few
-milliseconds because each ellipsoid is only intersected inside its projected
-bounding box.
+Everything here is pure numpy. Rays are separable in the pixel row and column,
+and each ellipsoid is only intersected inside the projected box of its corners,
+which keeps one 512 x 512 view cheap (see ``benchmarks/bench_synth.py``).
 """
 
 from __future__ import annotations

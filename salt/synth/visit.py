@@ -8,9 +8,10 @@ applies camera effects. The truth (per-view percentages and SALT) is computed
 from the rendered labels with :func:`salt.view_loss_percent` and
 :func:`salt.salt_score`, so it agrees with the masks exactly.
 
-Randomness comes from two streams derived from the seed: one for the scene
-(the same for every image size) and one per view for the drawing, so a seed
-gives the same subject at 256 and at 512 pixels.
+Randomness comes from three streams derived from the seed: one for the subject
+and one for the visit's cameras, light and camera effects (both the same for
+every image size), and one per view for the drawing, so a seed gives the same
+subject and framing at 256 and at 512 pixels.
 """
 
 from __future__ import annotations
