@@ -2,7 +2,7 @@
 
 Head coordinates are in centimetres: ``x`` towards the subject's right ear, ``y``
 towards the nose, ``z`` up, origin at the centre of the cranium. The head is a
-union of axis-aligned ellipsoids (cranium, face, nose, ears, neck, torso). The
+union of ellipsoids, some tilted (cranium, face, nose, ears, neck, torso). The
 scalp is the part of the cranium above an anatomical hairline; it carries the
 hair-loss map (see :mod:`salt.synth.lossmap`).
 
