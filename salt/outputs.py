@@ -28,12 +28,13 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
+from salt.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from salt.errors import OutputError
 from salt.views import VIEWS
 
@@ -94,56 +95,6 @@ VIEW_COLUMNS: tuple[str, ...] = (
 
 #: Columns of ``errors.csv``.
 ERROR_COLUMNS: tuple[str, ...] = ("file", "subject", "visit", "view", "error_type", "message")
-
-
-@contextlib.contextmanager
-def atomic_write(
-    path: str | os.PathLike[str], mode: str = "wb", *, fsync: bool = True
-) -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it over ``path`` on success.
-
-    Parameters
-    ----------
-    path : path-like
-        The file to write.
-    mode : {"wb", "w"}
-        Binary or text (UTF-8) mode.
-    fsync : bool, default True
-        Flush the file to disk before the rename (survives a power cut, not only a
-        killed process); overlays skip it for speed.
-
-    Yields
-    ------
-    file object
-        Write the content to it. On an exception the temporary file is removed and
-        ``path`` is left untouched.
-    """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        text: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
-        with open(fd, mode, **text) as fh:
-            yield fh
-            fh.flush()
-            if fsync:
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
-    with atomic_write(path, "wb", fsync=fsync) as fh:
-        fh.write(data)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
-    with atomic_write(path, "w") as fh:
-        fh.write(text)
 
 
 def check_output_folder(

@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, OutputError
 from salt.synth.visit import SyntheticVisit, random_subject, render_subject, render_visit
 from salt.views import VIEWS
@@ -74,14 +74,7 @@ def visit_seed(seed: int, index: int) -> int:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data, fsync=False)
 
 
 def write_visit(
