@@ -220,12 +220,12 @@ def discover_visits(
             continue
         dups = {v: tuple(sorted(p)) for v, p in views.items() if len(p) > 1}
         if dups and on_duplicate == "raise":
-            view, paths = next(iter(sorted(dups.items())))
+            view, dup_paths = next(iter(sorted(dups.items())))
             raise DuplicateViewError(
-                f"visit {subject}/{visit} has {len(paths)} photos of the {view!r} view: "
-                f"{', '.join(str(p) for p in paths)}; keep one"
+                f"visit {subject}/{visit} has {len(dup_paths)} photos of the {view!r} view: "
+                f"{', '.join(str(p) for p in dup_paths)}; keep one"
             )
-        paths = {v: p[0] for v, p in views.items() if len(p) == 1}
+        single = {v: p[0] for v, p in views.items() if len(p) == 1}
         missing = tuple(v for v in VIEWS if v not in views)
         for path in extra:
             log.warning(
@@ -235,7 +235,7 @@ def discover_visits(
             Visit(
                 subject=subject,
                 visit=visit,
-                paths=MappingProxyType({v: paths[v] for v in VIEWS if v in paths}),
+                paths=MappingProxyType({v: single[v] for v in VIEWS if v in single}),
                 missing=missing,
                 duplicates=MappingProxyType(dict(sorted(dups.items()))),
                 ignored=extra,
