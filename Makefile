@@ -17,9 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: score the example photo folder with the shipped model (tables, overlays, run.json in out/example),
+# then the trial endpoints of the example visit table.
 demo: $(STAMP)
+	$(BIN)/salt score data/example_photos -o out/example
 	$(BIN)/salt endpoints data/example_visits.csv -o out/example_endpoints.csv
-	@echo "wrote out/example_endpoints.csv"
+	@echo "wrote out/example (visits.csv, views.csv, errors.csv, overlays/, run.json) and out/example_endpoints.csv"
 
 lint: $(STAMP)
 	$(BIN)/ruff check salt tests benchmarks
