@@ -42,8 +42,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, InputFileError, SaltError
-from salt.model import SaltModel, _atomic_write_bytes
+from salt.model import SaltModel
 from salt.scoring import aa_iga, salt_score, severity_band
 from salt.train import HELDOUT_SEED_START, IGNORE_INDEX, find_labelled_pairs, percents_from_classmap
 from salt.views import VIEWS, normalize_view
@@ -497,8 +498,8 @@ def write_report(
         "visits": out / "visits.csv",
         "groups": out / "groups.csv",
     }
-    _atomic_write_bytes(paths["report"], (json.dumps(_jsonable(report), indent=2) + "\n").encode())
-    _atomic_write_bytes(
+    atomic_write_bytes(paths["report"], (json.dumps(_jsonable(report), indent=2) + "\n").encode())
+    atomic_write_bytes(
         paths["visits"], result.visits.to_csv(index=False, float_format="%.4f").encode()
     )
     rows = [
@@ -507,7 +508,7 @@ def write_report(
         for value, stats in values.items()
     ]
     groups = pd.DataFrame(rows, columns=["column", "value", "n", "mae", "bias"])
-    _atomic_write_bytes(paths["groups"], groups.to_csv(index=False, float_format="%.4f").encode())
+    atomic_write_bytes(paths["groups"], groups.to_csv(index=False, float_format="%.4f").encode())
     return paths
 
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, ModelError
 
 __all__ = [
@@ -336,20 +336,6 @@ def random_model(config: ModelConfig | None = None, *, seed: int = 0) -> SaltMod
     return SaltModel(network, config)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _hashable_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
@@ -383,7 +369,7 @@ def update_registry(
         entry["description"] = description
     registry["models"][folder.name] = entry
     registry["models"] = dict(sorted(registry["models"].items()))
-    _atomic_write_bytes(registry_path, (json.dumps(registry, indent=2) + "\n").encode())
+    atomic_write_bytes(registry_path, (json.dumps(registry, indent=2) + "\n").encode())
     return files
 
 
@@ -466,8 +452,8 @@ def save_model(
     meta = {"format": "pt", "salt_config": json.dumps(config.to_dict())}
     meta.update(metadata or {})
     weights_path = folder / WEIGHTS_FILE
-    _atomic_write_bytes(weights_path, st_save(tensors, metadata=meta))
-    _atomic_write_bytes(
+    atomic_write_bytes(weights_path, st_save(tensors, metadata=meta))
+    atomic_write_bytes(
         folder / CONFIG_FILE, (json.dumps(config.to_dict(), indent=2) + "\n").encode()
     )
     if register:

@@ -50,11 +50,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, InputFileError, ModelError, SaltError
 from salt.model import (
     ModelConfig,
     SaltModel,
-    _atomic_write_bytes,
     build_network,
     load_model,
     save_model,
@@ -597,8 +597,8 @@ def _save_checkpoint(
             tensors[f"opt/{pid}/{key}"] = t.detach().cpu().contiguous()
     state = dict(state)
     state["param_groups"] = opt_state["param_groups"]
-    _atomic_write_bytes(run_dir / "checkpoint.safetensors", st_save(tensors))
-    _atomic_write_bytes(run_dir / "state.json", (json.dumps(state, indent=2) + "\n").encode())
+    atomic_write_bytes(run_dir / "checkpoint.safetensors", st_save(tensors))
+    atomic_write_bytes(run_dir / "state.json", (json.dumps(state, indent=2) + "\n").encode())
 
 
 def _load_checkpoint(

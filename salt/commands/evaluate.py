@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError
 from salt.evaluate import (
     _jsonable,
@@ -24,7 +25,7 @@ from salt.evaluate import (
     real_photo_check,
     write_report,
 )
-from salt.model import SaltModel, _atomic_write_bytes, load_model
+from salt.model import SaltModel, load_model
 from salt.train import HELDOUT_SEED_START
 
 __all__ = ["register", "run"]
@@ -119,14 +120,14 @@ def _run_real(args: argparse.Namespace, model: SaltModel) -> int:
     table, summary = real_photo_check(model, args.real, baseline_onnx=args.baseline_onnx)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write_bytes(out / "real.csv", table.to_csv(index=False, float_format="%.4f").encode())
+    atomic_write_bytes(out / "real.csv", table.to_csv(index=False, float_format="%.4f").encode())
     report = {
         "model": {"name": model.name, "sha256": model.sha256},
         "source": {"kind": "real", "path": str(args.real)},
         "command": ["salt", *sys.argv[1:]],
         "summary": summary,
     }
-    _atomic_write_bytes(
+    atomic_write_bytes(
         out / "real_report.json", (json.dumps(_jsonable(report), indent=2) + "\n").encode()
     )
     if args.overlays:
