@@ -28,7 +28,7 @@ from typing import Literal
 from salt.errors import DuplicateViewError, InputFileError
 from salt.views import VIEW_ALIASES, VIEWS
 
-__all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "parse_flat_name"]
+__all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "natural_key", "parse_flat_name"]
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,19 @@ def _nested_view(name: str) -> str | None:
     return VIEW_ALIASES.get(split[0].strip().lower())
 
 
-def _natural_key(text: str) -> tuple[tuple[int, object], ...]:
-    """Sort key that orders ``week2`` before ``week10``."""
+def natural_key(text: str) -> tuple[tuple[int, object], ...]:
+    """Sort key that orders ``week2`` before ``week10`` (numbers in a name compare as numbers).
+
+    Parameters
+    ----------
+    text : str
+        A subject or visit name.
+
+    Returns
+    -------
+    tuple
+        Key for :func:`sorted`.
+    """
     return tuple(
         (0, int(part)) if part.isdigit() else (1, part.lower())
         for part in re.split(r"(\d+)", text)
@@ -247,5 +258,5 @@ def discover_visits(
             f"<subject>_<visit>_<view>.<ext> with view in {'/'.join(VIEWS)} and ext in "
             f"{'/'.join(sorted(PHOTO_EXTENSIONS))}"
         )
-    visits.sort(key=lambda v: (_natural_key(v.subject), _natural_key(v.visit)))
+    visits.sort(key=lambda v: (natural_key(v.subject), natural_key(v.visit)))
     return visits

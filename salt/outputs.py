@@ -36,6 +36,7 @@ import pandas as pd
 
 from salt.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from salt.errors import OutputError
+from salt.folders import natural_key
 from salt.views import VIEWS
 
 __all__ = [
@@ -321,6 +322,13 @@ def _frame(
     return df[cols]
 
 
+def _natural(column: pd.Series) -> pd.Series:
+    """Sort subjects and visits as :func:`salt.discover_visits` does (week2 before week10)."""
+    if column.name in ("subject", "visit"):
+        return column.map(lambda v: natural_key(v) if isinstance(v, str) else ((2, ""),))
+    return column
+
+
 def tables_from_entries(
     entries: Iterable[Mapping[str, Any]], extra_errors: Iterable[Mapping[str, Any]] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -351,20 +359,23 @@ def tables_from_entries(
         "model_sha256",
     ):
         vdf[c] = vdf[c].astype("string")
-    vdf = vdf.sort_values(["subject", "visit"], kind="stable").reset_index(drop=True)
+    vdf = vdf.sort_values(["subject", "visit"], kind="stable", key=_natural).reset_index(drop=True)
     wdf = _frame(views, VIEW_COLUMNS, extra_prefix="q_")
     order = {v: i for i, v in enumerate(VIEWS)}
     if len(wdf):
         wdf = (
             wdf.assign(_o=wdf["view"].map(order))
-            .sort_values(["subject", "visit", "_o", "path"], kind="stable")
+            .sort_values(["subject", "visit", "_o", "path"], kind="stable", key=_natural)
             .drop(columns="_o")
             .reset_index(drop=True)
         )
     edf = _frame(errors, ERROR_COLUMNS)
     if len(edf):
         edf = edf.sort_values(
-            ["subject", "visit", "file", "error_type"], kind="stable", na_position="first"
+            ["subject", "visit", "file", "error_type"],
+            kind="stable",
+            na_position="first",
+            key=_natural,
         )
         edf = edf.reset_index(drop=True)
     return vdf, wdf, edf

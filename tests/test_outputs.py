@@ -98,3 +98,25 @@ def test_check_output_folder(tmp_path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(OutputError):
         check_output_folder(tmp_path / "f" / "sub")
+
+
+def test_tables_sort_visits_like_discover_visits() -> None:
+    from salt.outputs import tables_from_entries
+
+    order = [
+        ("S10", "week2"),
+        ("S1", "week36"),
+        ("S2", "week10"),
+        ("S1", "week4"),
+        ("S1", "baseline"),
+    ]
+    entries = [{"visit": {"subject": s, "visit": v}, "views": [], "errors": []} for s, v in order]
+    visits, _, _ = tables_from_entries(entries)
+    got = list(zip(visits["subject"], visits["visit"], strict=True))
+    assert got == [
+        ("S1", "baseline"),
+        ("S1", "week4"),
+        ("S1", "week36"),
+        ("S2", "week10"),
+        ("S10", "week2"),
+    ]
