@@ -34,8 +34,25 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``salt`` argument parser with every command registered."""
+def _command_name(module: str) -> str:
+    return module.rsplit(".", 1)[-1]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the ``salt`` argument parser.
+
+    Parameters
+    ----------
+    only : str, optional
+        Register just this command (its module is the only one imported, so that a
+        command that needs no torch does not pay for importing it); every command
+        when None or unknown.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser.
+    """
     parser = argparse.ArgumentParser(
         prog="salt",
         description="Measure scalp hair loss from photographs and score SALT.",
@@ -43,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"salt {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    names = {_command_name(m): m for m in COMMAND_MODULES}
+    modules = [names[only]] if only in names else list(COMMAND_MODULES)
+    for module in modules:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -62,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 when everything succeeded, 1 when a batch finished with failed
         inputs, 2 on bad arguments or input.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=first)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

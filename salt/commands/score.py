@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "score",
-        help="score every visit of a photo folder (SALT, per-view %, overlays)",
+        help="score every visit of a photo folder (SALT, per-view %%, overlays)",
         description=(
             "Score every visit under ROOT (ROOT/<subject>/<visit>/<view>.jpg or "
             "ROOT/<subject>_<visit>_<view>.jpg) and write visits.csv, visits.parquet, "
