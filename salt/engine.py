@@ -800,7 +800,7 @@ def score_folder(
             jobs.append(_Job(i, v.subject, v.visit, dict(v.paths), tuple(v.missing), errs))
         counts = {"visits": len(jobs), "reused": 0, "scored": 0, "photos_scored": 0}
         entries: list[dict[str, Any]] = []
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(
             total=len(jobs), unit="visit", disable=not progress, desc="scoring", dynamic_ncols=True
