@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from salt.atomic import atomic_write
 from salt.endpoints import endpoints
 from salt.errors import BadValueError, InputFileError, OutputError
 from salt.scoring import aa_iga, salt_score, severity_band
@@ -210,14 +209,8 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{path}: cannot create folder {folder} ({exc.strerror})") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w") as handle:
+        frame.to_csv(handle, index=False)
 
 
 def run(args: argparse.Namespace) -> int:
