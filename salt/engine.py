@@ -576,12 +576,11 @@ class _Timer:
 
 
 def _file_sha256(path: Path) -> str | None:
+    """SHA256 of a file, or None when it cannot be read (the load stage reports why)."""
+    from salt.model import file_sha256
+
     try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 
