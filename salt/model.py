@@ -9,7 +9,7 @@ file. Weights are read with :mod:`safetensors` only (never ``torch.load``) and
 nothing is fetched from the network: encoders are built with
 ``encoder_weights=None``.
 
-The network predicts three classes per pixel (see ``TEAM.md`` mask convention):
+The network predicts three classes per pixel (the mask convention of ``data/README.md``):
 0 not scalp (face, ears, neck, background, clothing), 1 scalp with terminal hair,
 2 hairless scalp.
 """

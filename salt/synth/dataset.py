@@ -1,6 +1,6 @@
 """Write synthetic visits to disk in the project's labelled-data convention.
 
-Layout (see ``docs/TEAM.md`` and ``data/README.md``)::
+Layout (see ``data/README.md``)::
 
     OUT/photos/<subject>/<visit>/<view>.jpg    RGB photos
     OUT/masks/<subject>/<visit>/<view>.png     uint8 labels: 0 not scalp, 1 scalp with hair,
