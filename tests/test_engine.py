@@ -293,18 +293,16 @@ score_folder({root!r}, {out!r}, model=colour_model(), backend="torch", batch_siz
 """
 
 
-def test_kill_9_then_resume_gives_the_same_tables(tmp_path: Path, model: SaltModel) -> None:
-    root = build_folder(tmp_path / "photos", n_good=6)
-    ref = tmp_path / "ref"
-    salt.score_folder(root, ref, model=model, backend="torch", progress=False)
-    out = tmp_path / "out"
-    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), root=str(root), out=str(out))
+def kill_after_journal_lines(script: str, journal: Path, lines: int) -> int:
+    """Run ``script`` in a subprocess, SIGKILL it once ``journal`` has ``lines`` lines.
+
+    Returns the number of journal lines left after the kill.
+    """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
-    journal = out / JOURNAL_NAME
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count("\n") >= 3:
+        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") >= lines:
             break
         if proc.poll() is not None:
             pytest.fail(f"scoring subprocess ended early: {proc.stderr.read().decode()[-2000:]}")
@@ -312,7 +310,17 @@ def test_kill_9_then_resume_gives_the_same_tables(tmp_path: Path, model: SaltMod
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     proc.stderr.close()
-    done_before = journal.read_text().count("\n")
+    return journal.read_text(encoding="utf-8").count("\n")
+
+
+def test_kill_9_then_resume_gives_the_same_tables(tmp_path: Path, model: SaltModel) -> None:
+    root = build_folder(tmp_path / "photos", n_good=6)
+    ref = tmp_path / "ref"
+    salt.score_folder(root, ref, model=model, backend="torch", progress=False)
+    out = tmp_path / "out"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), root=str(root), out=str(out))
+    journal = out / JOURNAL_NAME
+    done_before = kill_after_journal_lines(script, journal, 3)
     assert 3 <= done_before < 11
     assert not (out / "visits.csv").exists()
     # a torn last line, as if killed in the middle of a write

@@ -7,18 +7,13 @@ and the tables are compared row by row with what the folder's construction impli
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from robust_cases import VIEWS, build_robust_folder
-from test_engine import KILL_SCRIPT, colour_model, read_tables
+from test_engine import KILL_SCRIPT, colour_model, kill_after_journal_lines, read_tables
 
 from salt.outputs import JOURNAL_NAME
 from salt.quality import FLAG_NAMES
@@ -173,20 +168,8 @@ def test_kill_9_with_bad_files_then_rerun_gives_the_same_tables(model, tmp_path:
     script = KILL_SCRIPT.format(
         tests=str(Path(__file__).parent), root=str(folder.root), out=str(out)
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE)
     journal = out / JOURNAL_NAME
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text(encoding="utf-8").count("\n") >= 3:
-            break
-        if proc.poll() is not None:
-            pytest.fail(f"scoring subprocess ended early: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()
-    done = journal.read_text(encoding="utf-8").count("\n")
+    done = kill_after_journal_lines(script, journal, 3)
     assert 3 <= done < n_visits  # killed in the middle
     assert not (out / "visits.csv").exists()
     salt.score_folder(folder.root, out, model=model, backend="torch", progress=False)
