@@ -13,6 +13,11 @@ its name, whatever it is on disk (a directory or broken link named ``top.jpg`` i
 still the visit's top photo, and fails clearly when it is read). Hidden entries
 (``.name``) are skipped; other entries that are not photos of a SALT view are kept in
 :attr:`Visit.ignored` or logged, never silently dropped.
+
+The root may be a local path, a ``file://`` URL or any fsspec URL (``s3://``,
+``gs://``, ``memory://``; see :mod:`salt.storage`). Local roots give
+:class:`pathlib.Path` photo locations, other URLs give URL strings such as
+``"s3://bucket/study/P1/week0/top.jpg"``; the rules are the same for both.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from salt.errors import DuplicateViewError, InputFileError
+from salt.storage import PhotoPath, as_local, join, list_folder
 from salt.views import VIEW_ALIASES, VIEWS
 
 __all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "natural_key", "parse_flat_name"]
@@ -49,23 +55,26 @@ class Visit:
     ----------
     subject, visit : str
         Identifiers taken from the folder or file names.
-    paths : Mapping[str, Path]
-        The photo of each view found exactly once, keyed by canonical view name.
+    paths : Mapping[str, Path or str]
+        The photo of each view found exactly once, keyed by canonical view name: a
+        :class:`~pathlib.Path` under a local root, a URL string under a URL root.
     missing : tuple of str
         Views with no photo, in :data:`salt.VIEWS` order.
-    duplicates : Mapping[str, tuple of Path]
+    duplicates : Mapping[str, tuple of (Path or str)]
         Views with more than one photo (only with ``on_duplicate="record"``); such a
         view is in neither ``paths`` nor ``missing``.
-    ignored : tuple of Path
+    ignored : tuple of (Path or str)
         Entries in the visit's folder that are not photos of a SALT view.
     """
 
     subject: str
     visit: str
-    paths: Mapping[str, Path]
+    paths: Mapping[str, PhotoPath]
     missing: tuple[str, ...] = ()
-    duplicates: Mapping[str, tuple[Path, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    ignored: tuple[Path, ...] = ()
+    duplicates: Mapping[str, tuple[PhotoPath, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    ignored: tuple[PhotoPath, ...] = ()
 
     @property
     def key(self) -> str:
@@ -149,8 +158,24 @@ def natural_key(text: str) -> tuple[tuple[int, object], ...]:
     )
 
 
-def _visible(entries: list[Path]) -> list[Path]:
-    return sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.name)
+_Entry = tuple[str, bool, PhotoPath]
+
+
+def _list(folder: PhotoPath, shown: object, what: str) -> list[_Entry]:
+    """:func:`salt.storage.list_folder`, with failures as :class:`InputFileError`."""
+    try:
+        return list_folder(folder)
+    except InputFileError:
+        raise
+    except FileNotFoundError:
+        raise InputFileError(f"{what} {shown} does not exist") from None
+    except NotADirectoryError:
+        raise InputFileError(f"{what} {shown} is not a folder") from None
+    except Exception as exc:  # permissions, network, a store's own errors
+        raise InputFileError(
+            f"{what} {shown} cannot be listed ({type(exc).__name__}: {exc}); check that it "
+            "is readable (permissions, credentials)"
+        ) from None
 
 
 def discover_visits(
@@ -164,7 +189,8 @@ def discover_visits(
     ----------
     root : str or Path
         Folder holding ``<subject>/<visit>/<view>.<ext>`` and/or
-        ``<subject>_<visit>_<view>.<ext>`` entries.
+        ``<subject>_<visit>_<view>.<ext>`` entries: a local path, a ``file://`` URL
+        or an fsspec URL such as ``"s3://bucket/study"`` (see :mod:`salt.storage`).
     on_duplicate : {"raise", "record"}, default "raise"
         What to do when a visit has two photos of one view: raise
         :class:`salt.DuplicateViewError` naming both files, or record them in
@@ -175,43 +201,46 @@ def discover_visits(
     list of Visit
         Sorted by subject then visit (numbers in names compare as numbers).
         Visits with missing views are included, with :attr:`Visit.missing` set.
+        Photo locations are :class:`~pathlib.Path` for a local root or ``file://``
+        URL, and URL strings (``root`` joined with the names) otherwise.
 
     Raises
     ------
     InputFileError
-        If ``root`` does not exist, is not a folder, or holds no photo of any view.
+        If ``root`` does not exist, is not a folder, cannot be listed, holds no photo
+        of any view, or is a URL whose file system is not installed
+        (:class:`salt.storage.UnsupportedURLError`).
     DuplicateViewError
         If a view has two photos and ``on_duplicate="raise"``.
     """
-    root = Path(root)
-    if not root.exists():
-        raise InputFileError(f"photo folder {root} does not exist")
-    if not root.is_dir():
-        raise InputFileError(f"photo folder {root} is not a folder")
+    local = as_local(root)
+    base: PhotoPath = local if local is not None else str(root)
+    shown = root if isinstance(root, str) and "://" in root else base  # as the user wrote it
+    top = _list(base, shown, "photo folder")
 
-    found: dict[tuple[str, str], dict[str, list[Path]]] = {}
-    ignored: dict[tuple[str, str], list[Path]] = {}
-    stray: list[Path] = []
+    found: dict[tuple[str, str], dict[str, list[PhotoPath]]] = {}
+    ignored: dict[tuple[str, str], list[PhotoPath]] = {}
+    stray: list[PhotoPath] = []
 
-    def add(subject: str, visit: str, view: str, path: Path) -> None:
+    def add(subject: str, visit: str, view: str, path: PhotoPath) -> None:
         found.setdefault((subject, visit), {}).setdefault(view, []).append(path)
 
-    for entry in _visible(list(root.iterdir())):
-        flat = parse_flat_name(entry.name)
+    for name, is_folder, entry in top:
+        flat = parse_flat_name(name)
         if flat is not None:
             add(*flat, entry)
-        elif entry.is_dir():
-            for visit_dir in _visible(list(entry.iterdir())):
-                if not visit_dir.is_dir():
+        elif is_folder:
+            for visit_name, visit_is_folder, visit_dir in _list(entry, entry, "folder"):
+                if not visit_is_folder:
                     stray.append(visit_dir)
                     continue
-                key = (entry.name, visit_dir.name)
-                for item in _visible(list(visit_dir.iterdir())):
-                    view = _nested_view(item.name)
+                key = (name, visit_name)
+                for item_name, _, item in _list(visit_dir, visit_dir, "folder"):
+                    view = _nested_view(item_name)
                     if view is None:
                         ignored.setdefault(key, []).append(item)
                     else:
-                        add(entry.name, visit_dir.name, view, item)
+                        add(name, visit_name, view, item)
                 found.setdefault(key, {})
         else:
             stray.append(entry)
@@ -225,7 +254,7 @@ def discover_visits(
         if not views:
             log.warning(
                 "ignored folder %s: no photo named after a view (%s)",
-                root / subject / visit,
+                join(base, subject, visit),
                 "/".join(VIEWS),
             )
             continue
@@ -254,7 +283,7 @@ def discover_visits(
         )
     if not visits:
         raise InputFileError(
-            f"no photos found in {root}: expected <subject>/<visit>/<view>.<ext> or "
+            f"no photos found in {shown}: expected <subject>/<visit>/<view>.<ext> or "
             f"<subject>_<visit>_<view>.<ext> with view in {'/'.join(VIEWS)} and ext in "
             f"{'/'.join(sorted(PHOTO_EXTENSIONS))}"
         )

@@ -16,6 +16,11 @@ Every failure raises a subclass of :class:`salt.InputFileError` whose message na
 the file and the problem (see the error classes below); no other exception escapes
 for a bad file.
 
+The file may be a local path, a ``file://`` URL or an fsspec URL (``s3://``,
+``gs://``, ``memory://``; see :mod:`salt.storage`): a URL's bytes are read through
+its file system, with the same checks and errors, then decoded exactly like a local
+file's.
+
 Notes
 -----
 * OpenCV applies EXIF orientation itself unless ``cv2.IMREAD_IGNORE_ORIENTATION``
@@ -51,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salt.errors import BadValueError, InputFileError
+from salt.storage import as_local, url_fs
 
 __all__ = [
     "MAX_DECODED_PIXELS",
@@ -123,7 +129,8 @@ class Photo:
         Pixels in RGB order, EXIF orientation applied, possibly reduced in size
         (see ``reduction``).
     path : str
-        The file path as given, or the ``name`` of an in-memory array.
+        The file path as given (a ``file://`` URL as its local path; other URLs
+        unchanged), or the ``name`` of an in-memory array.
     sha256 : str
         Hex SHA256 of the file's bytes (for arrays: of the pixel bytes and shape).
         Two views with the same hash are the same photo.
@@ -351,10 +358,7 @@ def _read_bytes(path: Path) -> bytes:
     if st.st_size == 0:
         raise EmptyFileError(f"{name!r} is empty (0 bytes): the upload or copy failed")
     if st.st_size > MAX_FILE_BYTES:
-        raise ImageTooLargeError(
-            f"{name!r} is {st.st_size / 2**20:.0f} MiB, more than the "
-            f"{MAX_FILE_BYTES / 2**20:.0f} MiB accepted for one photo"
-        )
+        raise _too_large(name, st.st_size)
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
@@ -368,6 +372,48 @@ def _read_bytes(path: Path) -> bytes:
         raise UnreadableFileError(f"{name!r} cannot be read: {exc.strerror or exc}") from None
     if not data:
         raise EmptyFileError(f"{name!r} is empty (0 bytes): the upload or copy failed")
+    return data
+
+
+def _too_large(name: str, size: int) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"{name!r} is {size / 2**20:.0f} MiB, more than the "
+        f"{MAX_FILE_BYTES / 2**20:.0f} MiB accepted for one photo"
+    )
+
+
+def _read_url_bytes(url: str) -> bytes:
+    """Read a photo's bytes through fsspec, with the same checks and errors as a local file."""
+    fs, path = url_fs(url)  # UnsupportedURLError (an InputFileError) names the extra
+    try:
+        info = fs.info(path)
+        if info.get("type") == "directory":
+            raise NotAFileError(f"{url!r} is a directory, not a photo file")
+        size = info.get("size")
+        if size == 0:
+            raise EmptyFileError(f"{url!r} is empty (0 bytes): the upload or copy failed")
+        if size is not None and size > MAX_FILE_BYTES:
+            raise _too_large(url, int(size))
+        data = bytes(fs.cat_file(path, start=0, end=MAX_FILE_BYTES + 1))
+    except InputFileError:
+        raise
+    except FileNotFoundError:
+        raise PhotoNotFoundError(f"{url!r} does not exist") from None
+    except IsADirectoryError:
+        raise NotAFileError(f"{url!r} is a directory, not a photo file") from None
+    except PermissionError:
+        raise UnreadableFileError(
+            f"{url!r} cannot be read (permission denied): check the credentials and the "
+            "bucket's or file's permissions"
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # OSError, or a store's own errors (network, HTTP, auth)
+        raise UnreadableFileError(f"{url!r} cannot be read ({type(exc).__name__}: {exc})") from None
+    if not data:
+        raise EmptyFileError(f"{url!r} is empty (0 bytes): the upload or copy failed")
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(url, len(data))
     return data
 
 
@@ -426,7 +472,9 @@ def load_photo(
     Parameters
     ----------
     path : str or path-like
-        A JPEG, PNG, TIFF, WebP, HEIC/HEIF (or BMP/GIF) file.
+        A JPEG, PNG, TIFF, WebP, HEIC/HEIF (or BMP/GIF) file: a local path, a
+        ``file://`` URL, or an fsspec URL such as ``"s3://bucket/P1/week0/top.jpg"``
+        (read through fsspec; see :mod:`salt.storage`).
     target_side : int, optional
         Smallest short side, in pixels, the caller needs (e.g. the network input
         size). The photo is decoded reduced by the largest factor in (8, 4, 2) that
@@ -447,10 +495,14 @@ def load_photo(
     ------
     PhotoNotFoundError
         Missing path or broken symbolic link.
+    UnsupportedURLError
+        A URL whose protocol is unknown or whose package (e.g. s3fs) is not
+        installed; the message names what to install.
     NotAFileError
         A directory (or pipe, device) where a photo was expected.
     UnreadableFileError
-        No permission to read, or an I/O error.
+        No permission to read, or an I/O error (for a URL also network and
+        credential errors of its file system).
     EmptyFileError
         Zero bytes.
     NotAnImageError
@@ -470,9 +522,13 @@ def load_photo(
     >>> photo.rgb.shape, photo.reduction  # doctest: +SKIP
     ((756, 1008, 3), 4)
     """
-    path = Path(path)
-    name = str(path)
-    data = _read_bytes(path)
+    local = as_local(path)
+    if local is not None:
+        name = str(local)
+        data = _read_bytes(local)
+    else:
+        name = str(path)
+        data = _read_url_bytes(name)
     sha = hashlib.sha256(data).hexdigest()
     im = _open_header(data, name)
     try:
