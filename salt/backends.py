@@ -47,7 +47,14 @@ import torch
 
 from salt.errors import BadValueError, ModelError
 
-__all__ = ["BACKENDS", "Backend", "available_backends", "make_backend", "resolve_device"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "available_backends",
+    "make_backend",
+    "resolve_backend",
+    "resolve_device",
+]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +176,33 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
+def resolve_backend(name: str = "auto", device: str = "auto") -> tuple[str, str]:
+    """Return the ``(backend, device)`` that :func:`make_backend` would use, without building it.
+
+    ``"auto"`` is resolved on this machine (see module notes).
+
+    Raises
+    ------
+    BadValueError
+        For an unknown or uninstalled backend, or an unavailable device.
+    """
+    dev = resolve_device(device)
+    if name == "auto":
+        if dev == "cuda":
+            name = "torch"
+        elif "openvino-fp32" in available_backends():
+            name = "openvino-fp32"
+        elif "onnxruntime" in available_backends():
+            name = "onnxruntime"
+        else:
+            name = "torch"
+    if name not in BACKENDS:
+        raise BadValueError(f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}")
+    if name not in available_backends():
+        raise BadValueError(f"backend {name!r} needs a library that is not installed")
+    return name, dev
+
+
 def make_backend(
     network: torch.nn.Module,
     input_size: int,
@@ -204,20 +238,7 @@ def make_backend(
     ModelError
         If the network cannot be exported to the backend.
     """
-    dev = resolve_device(device)
-    if name == "auto":
-        if dev == "cuda":
-            name = "torch"
-        elif "openvino-fp32" in available_backends():
-            name = "openvino-fp32"
-        elif "onnxruntime" in available_backends():
-            name = "onnxruntime"
-        else:
-            name = "torch"
-    if name not in BACKENDS:
-        raise BadValueError(f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}")
-    if name not in available_backends():
-        raise BadValueError(f"backend {name!r} needs a library that is not installed")
+    name, dev = resolve_backend(name, device)
     network = network.eval()
     if name.startswith("torch"):
         return _torch_backend(network, input_size, dev, bf16=name == "torch-bf16")

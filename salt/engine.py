@@ -74,9 +74,11 @@ from salt.errors import (
     DuplicateViewError,
     EmptyScalpError,
     MissingViewError,
+    OutputError,
     SaltError,
 )
 from salt.scoring import aa_iga, salt_score, severity_band, view_loss_percent
+from salt.storage import PhotoPath, as_local, is_url
 from salt.views import VIEW_WEIGHTS, VIEWS, normalize_view
 
 __all__ = ["STATUSES", "ViewResult", "VisitResult", "score_folder", "score_visit"]
@@ -549,7 +551,7 @@ class _Job:
     index: int
     subject: str
     visit: str
-    paths: Mapping[str, Path]
+    paths: Mapping[str, PhotoPath]
     missing: tuple[str, ...]
     errors: list[dict[str, str]]
     key: str | None = None
@@ -575,13 +577,13 @@ class _Timer:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
 
-def _file_sha256(path: Path) -> str | None:
-    """SHA256 of a file, or None when it cannot be read (the load stage reports why)."""
-    from salt.model import file_sha256
+def _file_sha256(path: PhotoPath) -> str | None:
+    """SHA256 of a file (local or URL), or None when it cannot be read (the load stage says why)."""
+    from salt.storage import sha256
 
     try:
-        return file_sha256(path)
-    except OSError:
+        return sha256(path)
+    except Exception:
         return None
 
 
@@ -655,6 +657,8 @@ def score_folder(
     min_side: int = 256,
     allow_inside_input: bool = False,
     arguments: Mapping[str, Any] | None = None,
+    client: Any = None,
+    chunk_visits: int = 4,
 ) -> pd.DataFrame:
     """Score every visit under a photo folder.
 
@@ -706,6 +710,17 @@ def score_folder(
         Allow ``out`` inside ``root``.
     arguments : Mapping, optional
         Extra arguments to record in ``run.json`` (e.g. the command line).
+    client : dask.distributed.Client, optional
+        Score on this Dask cluster instead of in this process (:mod:`salt.distributed`):
+        visits go to the workers in tasks of ``chunk_visits`` visits, each worker
+        loads the model once (its SHA256 checked) and runs this same pipeline, and
+        the results come back to this process, which writes every output as a local
+        run does (same tables, resume and errors). ``backend="auto"`` is resolved
+        here, ``device="auto"`` on each worker; ``workers`` and ``prefetch`` then
+        apply within each task.
+    chunk_visits : int, default 4
+        Visits per cluster task (with ``client``); 4 visits = 16 photos = one
+        default batch.
 
     Returns
     -------
@@ -723,7 +738,7 @@ def score_folder(
     ModelError
         If the model cannot be loaded.
     """
-    from salt.backends import default_threads, make_backend
+    from salt.backends import default_threads, make_backend, resolve_backend
     from salt.folders import discover_visits
     from salt.outputs import (
         Journal,
@@ -739,9 +754,16 @@ def score_folder(
     started = datetime.now(UTC)
     t_start = time.perf_counter()
     timer = _Timer()
-    root_path = Path(root)
+    root_path: PhotoPath = as_local(root) or str(root)
+    root_local = root_path if isinstance(root_path, Path) else None
+    if out is not None and is_url(out):
+        raise OutputError(
+            f"output folder {out!r} is a URL: write to a local or mounted folder (the resume "
+            "journal needs appends and the lock an exclusive create, which object stores lack), "
+            "then copy it, e.g. with fsspec or `aws s3 sync`"
+        )
     out_path = (
-        check_output_folder(out, root_path, allow_inside_input=allow_inside_input)
+        check_output_folder(as_local(out) or out, root_local, allow_inside_input=allow_inside_input)
         if out is not None
         else None
     )
@@ -749,8 +771,12 @@ def score_folder(
     try:
         t = time.perf_counter()
         visits = discover_visits(root_path, on_duplicate="record")
-        root_abs = root_path.resolve()
-        if out_path is not None and (out_path == root_abs or root_abs in out_path.parents):
+        root_abs = root_local.resolve() if root_local is not None else None
+        if (
+            out_path is not None
+            and root_abs is not None
+            and (out_path == root_abs or root_abs in out_path.parents)
+        ):
             visits = [
                 v
                 for v in visits
@@ -758,17 +784,14 @@ def score_folder(
             ]
         timer.add("discover", time.perf_counter() - t)
         m = _resolve_model(model)
-        size = int(m.config.input_size)
         n_workers = workers or min(8, default_threads())
         n_writers = writers or n_workers
         n_prefetch = prefetch or max(2 * n_workers, batch_size // 2)
-        t = time.perf_counter()
-        be = make_backend(m.network, size, backend, device=device)
-        timer.add("backend_setup", time.perf_counter() - t)
+        be_name, be_device = resolve_backend(backend, device)
         settings = json.dumps(
             {
                 "model": [str(m.name), str(m.sha256)],
-                "backend": be.name,
+                "backend": be_name,
                 "partial": partial,
                 "strict": strict,
                 "thresholds": quality_thresholds,
@@ -779,8 +802,27 @@ def score_folder(
             sort_keys=True,
             default=str,
         )
+        options = _Options(
+            batch_size=batch_size,
+            workers=n_workers,
+            writers=n_writers,
+            prefetch=n_prefetch,
+            settings=settings,
+            partial=partial,
+            strict=strict,
+            thresholds=quality_thresholds,
+            min_side=min_side,
+            overlays=overlays and out_path is not None,
+            masks=masks and out_path is not None,
+        )
         journal = Journal(out_path) if out_path is not None else None
         previous = journal.read() if (journal is not None and resume) else {}
+        # a finished visit is reused only if the files it refers to are still there
+        previous = {
+            k: e
+            for k, e in previous.items()
+            if _outputs_exist(out_path, e, options.overlays, options.masks)
+        }
         jobs = []
         for i, v in enumerate(visits):
             errs = [
@@ -798,42 +840,58 @@ def score_folder(
             ]
             jobs.append(_Job(i, v.subject, v.visit, dict(v.paths), tuple(v.missing), errs))
         counts = {"visits": len(jobs), "reused": 0, "scored": 0, "photos_scored": 0}
-        entries: list[dict[str, Any]] = []
         from tqdm import tqdm
 
         bar = tqdm(
             total=len(jobs), unit="visit", disable=not progress, desc="scoring", dynamic_ncols=True
         )
-        pipeline = _Pipeline(
-            model=m,
-            backend=be,
-            batch_size=batch_size,
-            workers=n_workers,
-            writers=n_writers,
-            prefetch=n_prefetch,
-            settings=settings,
-            previous=previous,
-            out=out_path,
-            overlays=overlays and out_path is not None,
-            masks=masks and out_path is not None,
-            partial=partial,
-            strict=strict,
-            thresholds=quality_thresholds,
-            min_side=min_side,
-            timer=timer,
-            journal=journal,
-            on_done=lambda entry, reused: _done(entries, bar, entry),
-        )
+        writer = _OutputWriter(out_path, journal, bar)
+        cluster_info: dict[str, Any] | None = None
         try:
-            pipeline.run(jobs)
+            if client is None:
+                t = time.perf_counter()
+                be = make_backend(m.network, int(m.config.input_size), be_name, device=be_device)
+                timer.add("backend_setup", time.perf_counter() - t)
+                backend_info = {"name": be.name, "device": be.device, "versions": be.versions}
+                pipeline = _Pipeline(
+                    model=m,
+                    backend=be,
+                    options=options,
+                    previous=previous,
+                    timer=timer,
+                    emit=writer,
+                )
+                try:
+                    pipeline.run(jobs)
+                finally:
+                    be.close()
+                reused, photos_scored = pipeline.reused, pipeline.photos_scored
+            else:
+                from salt.distributed import run_on_cluster
+
+                stats = run_on_cluster(
+                    client,
+                    jobs,
+                    model=m,
+                    backend=be_name,
+                    device=device,
+                    options=options,
+                    previous=previous,
+                    timer=timer,
+                    emit=writer,
+                    chunk_visits=chunk_visits,
+                )
+                reused, photos_scored = stats.reused, stats.photos_scored
+                backend_info = stats.backend
+                cluster_info = stats.cluster
         finally:
             bar.close()
-            be.close()
             if journal is not None:
                 journal.close()
-        counts["reused"] = pipeline.reused
-        counts["scored"] = len(jobs) - pipeline.reused
-        counts["photos_scored"] = pipeline.photos_scored
+        entries = writer.entries
+        counts["reused"] = reused
+        counts["scored"] = len(jobs) - reused
+        counts["photos_scored"] = photos_scored
         entries.sort(key=lambda e: e["index"])
         t = time.perf_counter()
         visits_df, views_df, errors_df = tables_from_entries(entries)
@@ -859,7 +917,8 @@ def score_folder(
                 out_path,
                 root=root_path,
                 model=m,
-                backend=be,
+                backend=backend_info,
+                cluster=cluster_info,
                 started=started,
                 elapsed=elapsed,
                 counts=counts,
@@ -881,6 +940,8 @@ def score_folder(
                     "quality_thresholds": quality_thresholds,
                     "min_side": min_side,
                     "allow_inside_input": allow_inside_input,
+                    "scheduler": None if client is None else str(client.scheduler.address),
+                    "chunk_visits": chunk_visits,
                     **(arguments or {}),
                 },
             )
@@ -891,17 +952,13 @@ def score_folder(
             lock.release()
 
 
-def _done(entries: list[dict[str, Any]], bar: Any, entry: dict[str, Any]) -> None:
-    entries.append(entry)
-    bar.update(1)
-
-
 def _write_run_json(
     out: Path,
     *,
-    root: Path,
+    root: PhotoPath,
     model: Any,
-    backend: Any,
+    backend: Mapping[str, Any],
+    cluster: Mapping[str, Any] | None,
     started: datetime,
     elapsed: float,
     counts: Mapping[str, int],
@@ -921,8 +978,9 @@ def _write_run_json(
             if hasattr(model.config, "to_dict")
             else str(model.config),
         },
-        "backend": {"name": backend.name, "device": backend.device, "versions": backend.versions},
+        "backend": dict(backend),
         "host": _host(),
+        "cluster": cluster,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(elapsed, 3),
@@ -934,49 +992,153 @@ def _write_run_json(
     atomic_write_text(out / "run.json", json.dumps(info, indent=2, default=str) + "\n")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """What the pipeline needs besides the model and backend (pickled to cluster workers)."""
+
+    batch_size: int
+    workers: int
+    writers: int
+    prefetch: int
+    settings: str
+    partial: bool
+    strict: bool
+    thresholds: Any
+    min_side: int
+    overlays: bool
+    masks: bool
+
+
+#: ``emit(entry, files, reused)``: a finished visit, the files to write for it
+#: (path relative to the output folder -> bytes), and whether it was reused.
+Emit = Callable[[dict[str, Any], dict[str, bytes], bool], None]
+
+
+class _OutputWriter:
+    """Write finished visits: their files (atomically), then their journal line.
+
+    The single writer of an output folder, for local and cluster runs alike: a
+    visit's journal line is written only after its overlays and masks, so a visit
+    in the journal always has its files.
+    """
+
+    def __init__(self, out: Path | None, journal: Any, bar: Any) -> None:
+        self.out = out
+        self.journal = journal
+        self.bar = bar
+        self.entries: list[dict[str, Any]] = []
+
+    def __call__(self, entry: dict[str, Any], files: dict[str, bytes], reused: bool) -> None:
+        from salt.atomic import atomic_write_bytes
+
+        if self.out is not None:
+            for rel, data in files.items():
+                path = self.out / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(path, data, fsync=False)
+        if self.journal is not None and not reused:
+            self.journal.append([{k: v for k, v in entry.items() if k != "index"}])
+        self.entries.append(entry)
+        self.bar.update(1)
+
+
+def _outputs_exist(out: Path | None, entry: Mapping[str, Any], overlays: bool, masks: bool) -> bool:
+    """Whether the files a journal entry refers to (and the run asks for) exist."""
+    if out is None:
+        return True
+    for row in entry.get("views", []):
+        rel = row.get("overlay")
+        if overlays and not rel:
+            return False
+        if rel and not (out / rel).exists():
+            return False
+        mask = out / "masks" / str(row["subject"]) / str(row["visit"])
+        if masks and not (mask / f"{row['view']}.png").exists():
+            return False
+    return True
+
+
+def _visit_entry(
+    job: _Job, result: VisitResult, overlay_paths: Mapping[str, str]
+) -> dict[str, Any]:
+    """Build the journal entry of a scored visit: its rows of visits, views and errors."""
+    view_rows = []
+    for view, vr in result.views.items():
+        row: dict[str, Any] = {
+            "subject": job.subject,
+            "visit": job.visit,
+            "view": view,
+            "path": vr.path,
+            "sha256": vr.sha256,
+            "loss_pct": math.nan if vr.loss_pct is None else vr.loss_pct,
+            "scalp_pixels": vr.scalp_pixels,
+            "hairless_pixels": vr.hairless_pixels,
+            "mask_pixels": vr.mask_pixels,
+            "width": vr.size[0],
+            "height": vr.size[1],
+            "decoded_width": vr.decoded_size[0],
+            "decoded_height": vr.decoded_size[1],
+            "orientation": vr.orientation,
+            "overlay": overlay_paths.get(view, ""),
+        }
+        row.update({f"q_{k}": v for k, v in vr.flags.items()})
+        view_rows.append(row)
+    visit_row = result.row()
+    visit_row["visit_key"] = job.key or ""
+    return {
+        "key": job.key,
+        "visit_id": job.visit_id,
+        "visit": visit_row,
+        "views": view_rows,
+        "errors": list(result.errors),
+        "index": job.index,
+    }
+
+
+def _failed_entry(
+    job: _Job, error: Mapping[str, str], model: Any, options: _Options
+) -> dict[str, Any]:
+    """Build the entry of a visit that could not be scored (e.g. its worker kept dying)."""
+    job.key = None
+    result = _assemble(
+        subject=job.subject,
+        visit=job.visit,
+        photos={},
+        class_maps={},
+        missing=job.missing,
+        errors=[*job.errors, dict(error)],
+        model=model,
+        partial=options.partial,
+        strict=options.strict,
+        thresholds=options.thresholds,
+        keep_masks=False,
+    )
+    return _visit_entry(job, result, {})
+
+
 class _Pipeline:
-    """Load (threads) -> batched inference (this thread) -> finish (writer threads)."""
+    """Load (threads) -> batched inference (this thread) -> finish (writer threads).
+
+    Finished visits go to ``emit`` (see :data:`Emit`): the output writer in a local
+    run, a list returned to the client on a cluster worker.
+    """
 
     def __init__(
         self,
         *,
         model: Any,
         backend: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.uint8]],
-        batch_size: int,
-        workers: int,
-        writers: int,
-        prefetch: int,
-        settings: str,
+        options: _Options,
         previous: Mapping[str, dict[str, Any]],
-        out: Path | None,
-        overlays: bool,
-        masks: bool,
-        partial: bool,
-        strict: bool,
-        thresholds: Mapping[str, Any] | None,
-        min_side: int,
         timer: _Timer,
-        journal: Any,
-        on_done: Callable[[dict[str, Any], bool], Any],
+        emit: Emit,
     ) -> None:
         self.model = model
         self.backend = backend
-        self.batch_size = batch_size
-        self.workers = workers
-        self.writers = writers
-        self.prefetch = prefetch
-        self.settings = settings
+        self.options = options
         self.previous = previous
-        self.out = out
-        self.overlays = overlays
-        self.masks = masks
-        self.partial = partial
-        self.strict = strict
-        self.thresholds = thresholds
-        self.min_side = min_side
         self.timer = timer
-        self.journal = journal
-        self.on_done = on_done
+        self.emit = emit
         self.size = int(model.config.input_size)
         self.reused = 0
         self.photos_scored = 0
@@ -990,9 +1152,9 @@ class _Pipeline:
         if prev is not None:
             t = time.perf_counter()
             hashes = {v: _file_sha256(p) for v, p in job.paths.items()}
-            key = _visit_key(self.settings, hashes, job)
+            key = _visit_key(self.options.settings, hashes, job)
             self.timer.add("hash", time.perf_counter() - t)
-            if key is not None and key == prev.get("key") and self._outputs_exist(prev):
+            if key is not None and key == prev.get("key"):
                 job.key = key
                 job.reuse = prev
                 return job
@@ -1004,7 +1166,7 @@ class _Pipeline:
                 continue
             t = time.perf_counter()
             try:
-                photo = load_photo(path, target_side=self.size, min_side=self.min_side)
+                photo = load_photo(path, target_side=self.size, min_side=self.options.min_side)
                 self.timer.add("decode", time.perf_counter() - t)
                 t = time.perf_counter()
                 job.inputs[view] = _preprocess_one(self.model, photo.rgb)
@@ -1018,22 +1180,8 @@ class _Pipeline:
             job.photos[view] = photo
             hashes_loaded[view] = photo.sha256
         # a visit with a photo that failed gets no key: it is re-scored on every run
-        job.key = None if failed else _visit_key(self.settings, hashes_loaded, job)
+        job.key = None if failed else _visit_key(self.options.settings, hashes_loaded, job)
         return job
-
-    def _outputs_exist(self, entry: Mapping[str, Any]) -> bool:
-        if self.out is None:
-            return True
-        for row in entry.get("views", []):
-            rel = row.get("overlay")
-            if self.overlays and not rel:
-                return False
-            if rel and not (self.out / rel).exists():
-                return False
-            mask = self.out / "masks" / str(row["subject"]) / str(row["visit"])
-            if self.masks and not (mask / f"{row['view']}.png").exists():
-                return False
-        return True
 
     # -- stage 3: finish (writer thread)
     def _finish(self, job: _Job) -> None:
@@ -1042,17 +1190,18 @@ class _Pipeline:
             entry["index"] = job.index
             with self._done_lock:
                 self.reused += 1
-            self.on_done(entry, True)
+            self.emit(entry, {}, True)
             return
+        opts = self.options
         t = time.perf_counter()
         kwargs: dict[str, Any] = {
             "subject": job.subject,
             "visit": job.visit,
             "missing": job.missing,
             "model": self.model,
-            "partial": self.partial,
-            "strict": self.strict,
-            "thresholds": self.thresholds,
+            "partial": opts.partial,
+            "strict": opts.strict,
+            "thresholds": opts.thresholds,
             "keep_masks": False,
         }
         try:
@@ -1067,104 +1216,27 @@ class _Pipeline:
             result = _assemble(photos={}, class_maps={}, errors=job.errors, **kwargs)
         self.timer.add("score", time.perf_counter() - t)
         t = time.perf_counter()
-        overlay_paths = self._write_images(job, result) if (self.overlays or self.masks) else {}
+        overlay_paths, files = (
+            _render_images(job, result, overlays=opts.overlays, masks=opts.masks)
+            if (opts.overlays or opts.masks)
+            else ({}, {})
+        )
         self.timer.add("overlays", time.perf_counter() - t)
-        view_rows = []
-        for view, vr in result.views.items():
-            row: dict[str, Any] = {
-                "subject": job.subject,
-                "visit": job.visit,
-                "view": view,
-                "path": vr.path,
-                "sha256": vr.sha256,
-                "loss_pct": math.nan if vr.loss_pct is None else vr.loss_pct,
-                "scalp_pixels": vr.scalp_pixels,
-                "hairless_pixels": vr.hairless_pixels,
-                "mask_pixels": vr.mask_pixels,
-                "width": vr.size[0],
-                "height": vr.size[1],
-                "decoded_width": vr.decoded_size[0],
-                "decoded_height": vr.decoded_size[1],
-                "orientation": vr.orientation,
-                "overlay": overlay_paths.get(view, ""),
-            }
-            row.update({f"q_{k}": v for k, v in vr.flags.items()})
-            view_rows.append(row)
-        visit_row = result.row()
-        visit_row["visit_key"] = job.key or ""
-        entry = {
-            "key": job.key,
-            "visit_id": job.visit_id,
-            "visit": visit_row,
-            "views": view_rows,
-            "errors": list(result.errors),
-        }
-        t = time.perf_counter()
-        if self.journal is not None:
-            self.journal.append([entry])
-        self.timer.add("journal", time.perf_counter() - t)
-        entry = {**entry, "index": job.index}
+        entry = _visit_entry(job, result, overlay_paths)
         with self._done_lock:
             self.photos_scored += len(job.class_maps)
         job.photos.clear()
         job.inputs.clear()
         job.class_maps.clear()
-        self.on_done(entry, False)
-
-    def _write_images(self, job: _Job, result: VisitResult) -> dict[str, str]:
-        import cv2
-
-        from salt.outputs import atomic_write_bytes
-        from salt.overlay import contact_sheet, draw_overlay, encode_jpeg
-
-        assert self.out is not None
-        rel_dir = Path("overlays") / job.subject / job.visit
-        written: dict[str, str] = {}
-        tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
-        if self.overlays:
-            (self.out / rel_dir).mkdir(parents=True, exist_ok=True)
-        for view in VIEWS:
-            photo, cmap = job.photos.get(view), job.class_maps.get(view)
-            if photo is None or cmap is None:
-                tiles[view] = None
-                continue
-            if self.masks:
-                mdir = self.out / "masks" / job.subject / job.visit
-                mdir.mkdir(parents=True, exist_ok=True)
-                h, w = photo.rgb.shape[:2]
-                big = cv2.resize(cmap, (w, h), interpolation=cv2.INTER_NEAREST)
-                ok, buf = cv2.imencode(".png", big)
-                if ok:
-                    atomic_write_bytes(mdir / f"{view}.png", bytes(buf), fsync=False)
-            if self.overlays:
-                pct = result.percents.get(view)
-                text = (
-                    f"{view}: {pct:.1f} % hair loss"
-                    if pct is not None
-                    else f"{view}: no scalp found"
-                )
-                img = draw_overlay(photo.rgb, cmap, text)
-                atomic_write_bytes(
-                    self.out / rel_dir / f"{view}.jpg", encode_jpeg(img), fsync=False
-                )
-                written[view] = (rel_dir / f"{view}.jpg").as_posix()
-                tiles[view] = img
-        if self.overlays:
-            salt_txt = (
-                f"SALT {result.salt:.1f}"
-                if result.salt is not None
-                else f"SALT -- ({result.status})"
-            )
-            sheet = contact_sheet(tiles, f"{job.subject} / {job.visit}   {salt_txt}")
-            atomic_write_bytes(
-                self.out / rel_dir / "sheet.jpg", encode_jpeg(sheet, 85), fsync=False
-            )
-        return written
+        t = time.perf_counter()
+        self.emit(entry, files, False)
+        self.timer.add("write", time.perf_counter() - t)
 
     # -- the loop (stage 2 runs here)
     def run(self, jobs: Sequence[_Job]) -> None:
-        loader = cf.ThreadPoolExecutor(self.workers, thread_name_prefix="salt-load")
-        writer = cf.ThreadPoolExecutor(self.writers, thread_name_prefix="salt-write")
+        opts = self.options
+        loader = cf.ThreadPoolExecutor(opts.workers, thread_name_prefix="salt-load")
+        writer = cf.ThreadPoolExecutor(opts.writers, thread_name_prefix="salt-write")
         writes: deque[cf.Future[None]] = deque()
         try:
             pending: list[tuple[_Job, str]] = []
@@ -1175,9 +1247,9 @@ class _Pipeline:
                     writes.popleft().result()
 
             def flush(final: bool) -> None:
-                while pending and (final or len(pending) >= self.batch_size):
-                    chunk = pending[: self.batch_size]
-                    del pending[: self.batch_size]
+                while pending and (final or len(pending) >= opts.batch_size):
+                    chunk = pending[: opts.batch_size]
+                    del pending[: opts.batch_size]
                     t = time.perf_counter()
                     batch = np.stack([job.inputs[view] for job, view in chunk])
                     self.timer.add("batch", time.perf_counter() - t)
@@ -1191,9 +1263,9 @@ class _Pipeline:
                         if waiting[job.index] == 0:
                             del waiting[job.index]
                             writes.append(writer.submit(self._finish, job))
-                    drain_writes(2 * self.prefetch)
+                    drain_writes(2 * opts.prefetch)
 
-            for job in _bounded_map(loader, self._load, jobs, self.prefetch):
+            for job in _bounded_map(loader, self._load, jobs, opts.prefetch):
                 if job.reuse is not None or not job.inputs:
                     writes.append(writer.submit(self._finish, job))
                     continue
@@ -1205,6 +1277,55 @@ class _Pipeline:
         finally:
             loader.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True, cancel_futures=True)
+
+
+def _render_images(
+    job: _Job, result: VisitResult, *, overlays: bool, masks: bool
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Encode a visit's overlays, contact sheet and mask PNGs.
+
+    Returns
+    -------
+    overlay_paths : dict
+        View -> overlay path relative to the output folder (POSIX).
+    files : dict
+        Path relative to the output folder -> encoded bytes (JPEG or PNG).
+    """
+    import cv2
+
+    from salt.overlay import contact_sheet, draw_overlay, encode_jpeg
+
+    rel_dir = f"overlays/{job.subject}/{job.visit}"
+    written: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
+    for view in VIEWS:
+        photo, cmap = job.photos.get(view), job.class_maps.get(view)
+        if photo is None or cmap is None:
+            tiles[view] = None
+            continue
+        if masks:
+            h, w = photo.rgb.shape[:2]
+            big = cv2.resize(cmap, (w, h), interpolation=cv2.INTER_NEAREST)
+            ok, buf = cv2.imencode(".png", big)
+            if ok:
+                files[f"masks/{job.subject}/{job.visit}/{view}.png"] = bytes(buf)
+        if overlays:
+            pct = result.percents.get(view)
+            text = (
+                f"{view}: {pct:.1f} % hair loss" if pct is not None else f"{view}: no scalp found"
+            )
+            img = draw_overlay(photo.rgb, cmap, text)
+            written[view] = f"{rel_dir}/{view}.jpg"
+            files[written[view]] = encode_jpeg(img)
+            tiles[view] = img
+    if overlays:
+        salt_txt = (
+            f"SALT {result.salt:.1f}" if result.salt is not None else f"SALT -- ({result.status})"
+        )
+        sheet = contact_sheet(tiles, f"{job.subject} / {job.visit}   {salt_txt}")
+        files[f"{rel_dir}/sheet.jpg"] = encode_jpeg(sheet, 85)
+    return written, files
 
 
 def _bounded_map(

@@ -46,6 +46,7 @@ __all__ = [
     "random_model",
     "save_model",
     "update_registry",
+    "weights_sha256",
 ]
 
 logger = logging.getLogger(__name__)
@@ -580,6 +581,21 @@ def _load_state(
             )
         converted[key] = t.to(ref.dtype)
     network.load_state_dict(converted, strict=True)
+
+
+def weights_sha256(network: torch.nn.Module) -> str:
+    """SHA256 of a network's weights as held in memory (names, shapes, dtypes and bytes).
+
+    Two networks with equal weights give equal digests, whatever file or process they
+    came from; used to check that cluster workers received the client's model intact.
+    """
+    digest = hashlib.sha256()
+    for key, value in network.state_dict().items():
+        t = value.detach().cpu().contiguous()
+        digest.update(f"|{key}:{tuple(t.shape)}:{t.dtype}|".encode())
+        if t.numel():
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def load_network_weights(network: torch.nn.Module, path: str | os.PathLike[str]) -> dict[str, str]:

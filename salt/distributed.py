@@ -1,0 +1,362 @@
+"""Batch scoring on a Dask cluster: the local engine, run by the cluster's workers.
+
+``salt.score_folder(root, out, client=client)`` (or ``salt score ROOT -o OUT
+--scheduler ADDRESS``) scores a photo folder on an existing `Dask
+<https://distributed.dask.org>`_ cluster (install ``salt[distributed]``):
+
+* **This process** (the client) discovers the visits, reads the resume journal,
+  and sends visits to the cluster in tasks of ``chunk_visits`` visits, keeping
+  at most two tasks per worker thread in flight (memory stays bounded for any
+  folder size). It receives each task's results (table rows and the encoded
+  overlay and mask files) and writes them with the same writer as a local run
+  (:func:`salt.score_folder`): same tables, errors, journal, resume and
+  ``run.json``.
+* **Each worker** loads the model once per process (weights shipped from the
+  client once, their SHA256 checked against the client's) and builds its
+  backend once, then runs the local pipeline (:mod:`salt.engine`) on its tasks:
+  it reads the photos itself (local paths on shared storage, or fsspec URLs such
+  as ``s3://``; see :mod:`salt.storage`), so photo bytes never pass through the
+  client.
+
+Fault tolerance
+---------------
+A worker that dies loses no visit: the scheduler re-runs its tasks on other
+workers, and the client writes each visit exactly once (the first result for a
+visit wins; a re-run's duplicate is dropped). A task that kills its worker again
+and again (``distributed.scheduler.allowed-failures``, 3 by default) is split
+into single visits, and a visit that still kills workers is recorded as
+``failed`` (``error_type`` ``WorkerDied``) while the run goes on. A bad photo
+becomes an ``errors.csv`` row as in a local run. Model and configuration errors
+(e.g. a backend not installed on the workers) stop the run.
+
+Notes
+-----
+``backend="auto"`` is resolved on the client (so every worker runs the same
+backend and the resume key is the same as a local run's); ``device="auto"`` is
+resolved on each worker. Worker processes should have one thread each
+(``--nthreads 1``) or a few: a task's inference runs on the worker's threads
+(OpenVINO / ONNX Runtime / torch intra-op threads = the worker's ``nthreads``),
+and photo decoding on up to ``2 * nthreads`` loader threads per task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from salt.errors import BadValueError, ModelError
+
+if TYPE_CHECKING:
+    from salt.engine import Emit, _Job, _Options, _Timer
+
+__all__ = ["ClusterStats", "run_on_cluster", "score_chunk"]
+
+log = logging.getLogger(__name__)
+
+_CACHE: dict[tuple[str, str, str], tuple[Any, Any, threading.Lock, float]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterStats:
+    """What a cluster run reports back to :func:`salt.score_folder`.
+
+    Attributes
+    ----------
+    reused : int
+        Visits reused from the journal.
+    photos_scored : int
+        Photos run through the network.
+    backend : dict
+        ``name``, ``device`` and ``versions`` of the workers' backend.
+    cluster : dict
+        For ``run.json``: scheduler address, workers and their threads, tasks
+        submitted and re-submitted, visits each worker scored, model set-up
+        seconds per worker.
+    """
+
+    reused: int
+    photos_scored: int
+    backend: dict[str, Any]
+    cluster: dict[str, Any]
+
+
+def _worker_threads() -> int:
+    try:
+        from distributed import get_worker
+
+        worker: Any = get_worker()
+        return int(worker.state.nthreads)
+    except (ImportError, ValueError):  # not running on a Dask worker
+        from salt.backends import default_threads
+
+        return default_threads()
+
+
+def _runtime(
+    model: Any, weights: str, backend: str, device: str
+) -> tuple[Any, Any, threading.Lock, float]:
+    """Return the worker's (model, backend, lock, set-up seconds), built once per process."""
+    key = (weights, backend, device)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        t = time.perf_counter()
+        import torch
+
+        from salt.backends import make_backend, resolve_device
+        from salt.model import weights_sha256
+
+        actual = weights_sha256(model.network)
+        if actual != weights:
+            raise ModelError(
+                f"the model {model.name!r} received by worker {_address()} has weights SHA256 "
+                f"{actual[:16]}..., not the client's {weights[:16]}...: refusing to score with it"
+            )
+        dev = resolve_device(device)
+        if dev != "cpu":
+            model = type(model)(
+                model.network, model.config, name=model.name, sha256=model.sha256, device=dev
+            )
+        threads = _worker_threads()
+        if dev == "cpu" and backend.startswith("torch"):
+            torch.set_num_threads(threads)
+        be = make_backend(
+            model.network, int(model.config.input_size), backend, device=dev, threads=threads
+        )
+        _CACHE[key] = (model, be, threading.Lock(), time.perf_counter() - t)
+        log.info("worker loaded model %s (%s) on %s", model.name, be.name, be.device)
+        return _CACHE[key]
+
+
+def _address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):  # not running on a Dask worker
+        return "local"
+
+
+def score_chunk(
+    jobs: Sequence[_Job],
+    model: Any,
+    weights: str,
+    backend: str,
+    device: str,
+    options: _Options,
+    previous: Mapping[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """Score a few visits on a worker (the task that :func:`run_on_cluster` submits).
+
+    Parameters
+    ----------
+    jobs : sequence of salt.engine._Job
+        The visits.
+    model : SaltModel
+        The client's model (sent once to each worker).
+    weights : str
+        :func:`salt.model.weights_sha256` of the client's model, checked here.
+    backend, device : str
+        Backend name (resolved), device (``"auto"`` resolved here).
+    options : salt.engine._Options
+        Pipeline options of the run.
+    previous : Mapping
+        Journal entries of these visits from an earlier run (resume).
+
+    Returns
+    -------
+    dict
+        ``results``: list of ``(entry, files, reused)`` per visit (as the pipeline
+        emits them); ``seconds`` per stage; ``reused``; ``photos``; ``worker``;
+        ``backend``; ``setup_seconds``.
+    """
+    from salt.engine import _Pipeline, _Timer
+
+    model, be, lock, setup = _runtime(model, weights, backend, device)
+    results: list[tuple[dict[str, Any], dict[str, bytes], bool]] = []
+
+    def infer(batch: Any) -> Any:
+        with lock:  # one backend per process, shared by the worker's threads
+            return be(batch)
+
+    threads = max(2, 2 * _worker_threads())
+    opts = dataclasses.replace(
+        options,
+        workers=min(options.workers, threads),
+        writers=min(options.writers, threads),
+        prefetch=max(1, len(jobs)),
+    )
+    timer = _Timer()
+    pipeline = _Pipeline(
+        model=model,
+        backend=infer,
+        options=opts,
+        previous=previous,
+        timer=timer,
+        emit=lambda entry, files, reused: results.append((entry, files, reused)),
+    )
+    pipeline.run(jobs)
+    return {
+        "results": results,
+        "seconds": dict(timer.seconds),
+        "reused": pipeline.reused,
+        "photos": pipeline.photos_scored,
+        "worker": _address(),
+        "backend": {"name": be.name, "device": be.device, "versions": be.versions},
+        "setup_seconds": setup,
+    }
+
+
+def run_on_cluster(
+    client: Any,
+    jobs: Sequence[_Job],
+    *,
+    model: Any,
+    backend: str,
+    device: str,
+    options: _Options,
+    previous: Mapping[str, dict[str, Any]],
+    timer: _Timer,
+    emit: Emit,
+    chunk_visits: int = 4,
+) -> ClusterStats:
+    """Score ``jobs`` on the cluster behind ``client``; hand each visit to ``emit`` once.
+
+    Called by :func:`salt.score_folder` with ``client=``; see the module notes.
+
+    Raises
+    ------
+    BadValueError
+        If ``chunk_visits`` < 1, or the photos are in this process's memory
+        (``memory://``), which workers in other processes cannot read.
+    ModelError
+        If a worker cannot load the model or build the backend.
+    """
+    from distributed import KilledWorker, as_completed
+
+    from salt.engine import _error, _failed_entry
+    from salt.model import weights_sha256
+
+    if chunk_visits < 1:
+        raise BadValueError(f"chunk_visits must be >= 1, got {chunk_visits}")
+    for job in jobs[:1]:
+        for path in job.paths.values():
+            if str(path).startswith("memory://"):
+                raise BadValueError(
+                    f"{path}: memory:// holds files in this process only; cluster workers "
+                    "cannot read them (use a shared folder or an object store)"
+                )
+    weights = weights_sha256(model.network)
+    t = time.perf_counter()
+    model_future = client.scatter(model, broadcast=True, hash=False)
+    timer.add("model_broadcast", time.perf_counter() - t)
+    nthreads = dict(client.nthreads())
+    window = max(2, 2 * sum(nthreads.values()))
+    run_id = uuid.uuid4().hex[:8]
+    todo: deque[list[_Job]] = deque(
+        list(jobs[i : i + chunk_visits]) for i in range(0, len(jobs), chunk_visits)
+    )
+    in_flight: dict[str, tuple[Any, list[_Job]]] = {}
+    seen: set[int] = set()
+    queue = as_completed()
+    stats: dict[str, Any] = {
+        "reused": 0,
+        "photos": 0,
+        "tasks": 0,
+        "split": 0,
+        "died": 0,
+        "visits_by_worker": {},
+        "setup_seconds": {},
+    }
+    backend_info: dict[str, Any] = {"name": backend, "device": device, "versions": {}}
+
+    def submit(chunk: list[_Job]) -> None:
+        prev = {j.visit_id: previous[j.visit_id] for j in chunk if j.visit_id in previous}
+        future = client.submit(
+            score_chunk,
+            chunk,
+            model_future,
+            weights,
+            backend,
+            device,
+            options,
+            prev,
+            key=f"salt-score-{run_id}-{stats['tasks']}",
+            pure=False,
+        )
+        stats["tasks"] += 1
+        in_flight[future.key] = (future, chunk)
+        queue.add(future)
+
+    def top_up() -> None:
+        while todo and len(in_flight) < window:
+            submit(todo.popleft())
+
+    top_up()
+    try:
+        for future in queue:
+            _, chunk = in_flight.pop(future.key)
+            try:
+                out = future.result()
+            except KilledWorker as exc:
+                if len(chunk) > 1:  # find the visit that kills workers: retry one by one
+                    stats["split"] += 1
+                    todo.extendleft([j] for j in reversed(chunk))
+                else:
+                    job = chunk[0]
+                    stats["died"] += 1
+                    if job.index not in seen:
+                        seen.add(job.index)
+                        err = _error(
+                            f"visit {job.visit_id}: a cluster worker died each time it scored "
+                            f"this visit ({exc}); see the workers' logs",
+                            subject=job.subject,
+                            visit=job.visit,
+                            error_type="WorkerDied",
+                        )
+                        emit(_failed_entry(job, err, model, options), {}, False)
+                top_up()
+                continue
+            finally:
+                future.release()
+            for entry, files, reused in out["results"]:
+                if entry["index"] in seen:  # a re-run task's duplicate: written once only
+                    continue
+                seen.add(entry["index"])
+                emit(entry, files, reused)
+            for stage, seconds in out["seconds"].items():
+                timer.add(stage, seconds)
+            stats["reused"] += out["reused"]
+            stats["photos"] += out["photos"]
+            by_worker = stats["visits_by_worker"]
+            by_worker[out["worker"]] = by_worker.get(out["worker"], 0) + len(out["results"])
+            stats["setup_seconds"][out["worker"]] = round(out["setup_seconds"], 3)
+            backend_info = out["backend"]
+            top_up()
+    except BaseException:  # a model error on a worker, Ctrl-C, a lost scheduler: stop the run
+        client.cancel([f for f, _ in in_flight.values()])
+        raise
+    finally:
+        model_future.release()
+    return ClusterStats(
+        reused=stats["reused"],
+        photos_scored=stats["photos"],
+        backend=backend_info,
+        cluster={
+            "scheduler": str(client.scheduler.address),
+            "workers": {str(k): int(v) for k, v in sorted(nthreads.items())},
+            "chunk_visits": chunk_visits,
+            "tasks": stats["tasks"],
+            "tasks_split_after_worker_deaths": stats["split"],
+            "visits_failed_worker_died": stats["died"],
+            "visits_by_worker": dict(sorted(stats["visits_by_worker"].items())),
+            "model_setup_seconds_by_worker": dict(sorted(stats["setup_seconds"].items())),
+        },
+    )
