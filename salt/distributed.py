@@ -23,9 +23,10 @@ Fault tolerance
 A worker that dies loses no visit: the scheduler re-runs its tasks on other
 workers, and the client writes each visit exactly once (the first result for a
 visit wins; a re-run's duplicate is dropped). A task that kills its worker again
-and again (``distributed.scheduler.allowed-failures``, 3 by default) is split
-into single visits, and a visit that still kills workers is recorded as
-``failed`` (``error_type`` ``WorkerDied``) while the run goes on. A bad photo
+and again (more than ``distributed.scheduler.allowed-failures`` times, 3 by
+default) is split into single visits that run one at a time, and a visit that
+alone still kills workers is recorded as ``failed`` (``error_type``
+``WorkerDied``) while the run goes on. A bad photo
 becomes an ``errors.csv`` row as in a local run. Model and configuration errors
 (e.g. a backend not installed on the workers) stop the run.
 
@@ -41,8 +42,10 @@ and photo decoding on up to ``2 * nthreads`` loader threads per task.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import pickle
 import threading
 import time
 import uuid
@@ -50,17 +53,45 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from distributed import WorkerPlugin
+
 from salt.errors import BadValueError, ModelError
 
 if TYPE_CHECKING:
     from salt.engine import Emit, _Job, _Options, _Timer
 
-__all__ = ["ClusterStats", "run_on_cluster", "score_chunk"]
+__all__ = ["ClusterStats", "ModelPlugin", "run_on_cluster", "score_chunk"]
 
 log = logging.getLogger(__name__)
 
 _CACHE: dict[tuple[str, str, str], tuple[Any, Any, threading.Lock, float]] = {}
 _CACHE_LOCK = threading.Lock()
+#: Models received by this worker process, keyed by the client's weights SHA256.
+_RECEIVED: dict[str, Any] = {}
+
+
+class ModelPlugin(WorkerPlugin):
+    """Hand the client's model to every worker, present and future.
+
+    The scheduler keeps the plugin and sets it up on each worker that joins,
+    including one that replaces a worker which died, so a model is never lost with
+    a worker (scattered data would be). The model travels pickled and is unpickled
+    in :meth:`setup`, after torchvision is made importable (``salt._torch_compat``); the
+    worker's first task checks its weights and builds its backend.
+    """
+
+    def __init__(self, model: Any, weights: str) -> None:
+        self.payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        self.weights = weights
+
+    def setup(self, worker: Any) -> None:
+        """Unpickle the model into this worker process (once per process)."""
+        from salt._torch_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()  # before unpickling imports smp -> timm -> torchvision
+
+        if self.weights not in _RECEIVED:
+            _RECEIVED[self.weights] = pickle.loads(self.payload)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,15 +130,19 @@ def _worker_threads() -> int:
         return default_threads()
 
 
-def _runtime(
-    model: Any, weights: str, backend: str, device: str
-) -> tuple[Any, Any, threading.Lock, float]:
+def _runtime(weights: str, backend: str, device: str) -> tuple[Any, Any, threading.Lock, float]:
     """Return the worker's (model, backend, lock, set-up seconds), built once per process."""
     key = (weights, backend, device)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
         t = time.perf_counter()
+        model = _RECEIVED.get(weights)
+        if model is None:
+            raise ModelError(
+                f"worker {_address()} has not received the model {weights[:16]}... "
+                "(its ModelPlugin was not set up)"
+            )
         import torch
 
         from salt.backends import make_backend, resolve_device
@@ -146,7 +181,6 @@ def _address() -> str:
 
 def score_chunk(
     jobs: Sequence[_Job],
-    model: Any,
     weights: str,
     backend: str,
     device: str,
@@ -159,10 +193,9 @@ def score_chunk(
     ----------
     jobs : sequence of salt.engine._Job
         The visits.
-    model : SaltModel
-        The client's model (sent once to each worker).
     weights : str
-        :func:`salt.model.weights_sha256` of the client's model, checked here.
+        :func:`salt.model.weights_sha256` of the client's model, which
+        :class:`ModelPlugin` delivered to this worker; checked here.
     backend, device : str
         Backend name (resolved), device (``"auto"`` resolved here).
     options : salt.engine._Options
@@ -179,7 +212,7 @@ def score_chunk(
     """
     from salt.engine import _Pipeline, _Timer
 
-    model, be, lock, setup = _runtime(model, weights, backend, device)
+    model, be, lock, setup = _runtime(weights, backend, device)
     results: list[tuple[dict[str, Any], dict[str, bytes], bool]] = []
 
     def infer(batch: Any) -> Any:
@@ -254,16 +287,35 @@ def run_on_cluster(
                     "cannot read them (use a shared folder or an object store)"
                 )
     weights = weights_sha256(model.network)
+    run_id = uuid.uuid4().hex[:8]
+    plugin_name = f"salt-model-{run_id}"
     t = time.perf_counter()
-    model_future = client.scatter(model, broadcast=True, hash=False)
+    try:
+        client.register_plugin(ModelPlugin(model, weights), name=plugin_name)
+    except Exception as exc:  # raised on a worker while unpickling the model
+        raise ModelError(
+            f"the cluster's workers could not load the model {model.name!r}: "
+            f"{type(exc).__name__}: {exc} (are salt and its dependencies installed there?)"
+        ) from exc
     timer.add("model_broadcast", time.perf_counter() - t)
     nthreads = dict(client.nthreads())
-    window = max(2, 2 * sum(nthreads.values()))
-    run_id = uuid.uuid4().hex[:8]
+    # in flight: two tasks per worker thread, re-read every few seconds (clusters scale)
+    window = {"size": max(2, 2 * sum(nthreads.values())), "at": time.monotonic()}
+
+    def window_size() -> int:
+        if time.monotonic() - window["at"] > 5.0:
+            current = dict(client.nthreads())
+            nthreads.update(current)
+            window.update(size=max(2, 2 * sum(current.values())), at=time.monotonic())
+        return int(window["size"])
+
     todo: deque[list[_Job]] = deque(
         list(jobs[i : i + chunk_visits]) for i in range(0, len(jobs), chunk_visits)
     )
-    in_flight: dict[str, tuple[Any, list[_Job]]] = {}
+    # chunks whose worker died are split into single visits, run one at a time so that a
+    # visit which kills workers takes no other visit with it
+    quarantine: deque[list[_Job]] = deque()
+    in_flight: dict[str, tuple[Any, list[_Job], bool]] = {}
     seen: set[int] = set()
     queue = as_completed()
     stats: dict[str, Any] = {
@@ -277,12 +329,11 @@ def run_on_cluster(
     }
     backend_info: dict[str, Any] = {"name": backend, "device": device, "versions": {}}
 
-    def submit(chunk: list[_Job]) -> None:
+    def submit(chunk: list[_Job], isolated: bool = False) -> None:
         prev = {j.visit_id: previous[j.visit_id] for j in chunk if j.visit_id in previous}
         future = client.submit(
             score_chunk,
             chunk,
-            model_future,
             weights,
             backend,
             device,
@@ -292,23 +343,26 @@ def run_on_cluster(
             pure=False,
         )
         stats["tasks"] += 1
-        in_flight[future.key] = (future, chunk)
+        in_flight[future.key] = (future, chunk, isolated)
         queue.add(future)
 
     def top_up() -> None:
-        while todo and len(in_flight) < window:
+        if quarantine and not any(isolated for _, _, isolated in in_flight.values()):
+            submit(quarantine.popleft(), isolated=True)
+        while todo and len(in_flight) < window_size():
             submit(todo.popleft())
 
     top_up()
     try:
-        for future in queue:
-            _, chunk = in_flight.pop(future.key)
+        while in_flight:
+            future = next(queue)
+            _, chunk, isolated = in_flight.pop(future.key)
             try:
                 out = future.result()
             except KilledWorker as exc:
-                if len(chunk) > 1:  # find the visit that kills workers: retry one by one
+                if not isolated:  # find the visit that kills workers: retry each one alone
                     stats["split"] += 1
-                    todo.extendleft([j] for j in reversed(chunk))
+                    quarantine.extend([j] for j in chunk)
                 else:
                     job = chunk[0]
                     stats["died"] += 1
@@ -341,10 +395,11 @@ def run_on_cluster(
             backend_info = out["backend"]
             top_up()
     except BaseException:  # a model error on a worker, Ctrl-C, a lost scheduler: stop the run
-        client.cancel([f for f, _ in in_flight.values()])
+        client.cancel([f for f, _, _ in in_flight.values()])
         raise
     finally:
-        model_future.release()
+        with contextlib.suppress(Exception):  # the cluster may be gone already
+            client.unregister_worker_plugin(plugin_name)
     return ClusterStats(
         reused=stats["reused"],
         photos_scored=stats["photos"],

@@ -18,8 +18,9 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
-from salt.errors import InputFileError
+from salt.errors import BadValueError, InputFileError
 
 __all__ = ["register", "run"]
 
@@ -68,6 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--min-side", type=int, default=256, help="smallest photo short side, pixels")
     p.add_argument("--allow-inside-input", action="store_true", help="allow OUT inside ROOT")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="score on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786; "
+        "needs salt[distributed]); outputs are written here as in a local run",
+    )
+    p.add_argument(
+        "--chunk-visits", type=int, default=4, help="visits per cluster task (with --scheduler)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -86,25 +96,32 @@ def run(args: argparse.Namespace) -> int:
             ) from None
         if not isinstance(thresholds, dict):
             raise InputFileError(f"{args.quality_thresholds} must hold a JSON object")
-    visits = score_folder(
-        args.root,
-        args.out,
-        model=args.model,
-        batch_size=args.batch_size,
-        device=args.device,
-        backend=args.backend,
-        overlays=not args.no_overlays,
-        masks=args.masks,
-        resume=not args.no_resume,
-        progress=not args.quiet,
-        workers=args.workers,
-        partial=args.partial,
-        strict=args.strict,
-        quality_thresholds=thresholds,
-        min_side=args.min_side,
-        allow_inside_input=args.allow_inside_input,
-        arguments={"command": ["salt", *sys.argv[1:]]},
-    )
+    client = _connect(args.scheduler) if args.scheduler else None
+    try:
+        visits = score_folder(
+            args.root,
+            args.out,
+            model=args.model,
+            batch_size=args.batch_size,
+            device=args.device,
+            backend=args.backend,
+            overlays=not args.no_overlays,
+            masks=args.masks,
+            resume=not args.no_resume,
+            progress=not args.quiet,
+            workers=args.workers,
+            partial=args.partial,
+            strict=args.strict,
+            quality_thresholds=thresholds,
+            min_side=args.min_side,
+            allow_inside_input=args.allow_inside_input,
+            arguments={"command": ["salt", *sys.argv[1:]]},
+            client=client,
+            chunk_visits=args.chunk_visits,
+        )
+    finally:
+        if client is not None:
+            client.close()
     scored = visits["status"].isin(["ok", "partial"])
     n_bad = int((~scored).sum())
     if n_bad:
@@ -114,3 +131,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     log.info("%d visits scored; results in %s", len(visits), args.out)
     return 0
+
+
+def _connect(address: str) -> Any:
+    """Connect to the Dask scheduler at ``address``; clear errors when that fails."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BadValueError(
+            "--scheduler needs Dask's distributed package: pip install 'salt[distributed]'"
+        ) from None
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise BadValueError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
