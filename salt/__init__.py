@@ -45,6 +45,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Photo": ("salt.photo", "Photo"),
     "load_photo": ("salt.photo", "load_photo"),
     "photo_from_array": ("salt.photo", "photo_from_array"),
+    "UnsupportedURLError": ("salt.storage", "UnsupportedURLError"),
     "QualityThresholds": ("salt.quality", "QualityThresholds"),
     "quality_flags": ("salt.quality", "quality_flags"),
     "score_visit": ("salt.engine", "score_visit"),

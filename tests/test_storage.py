@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import uuid
 from collections.abc import Iterator, Mapping
@@ -12,6 +13,7 @@ from pathlib import Path
 import cv2
 import fsspec
 import numpy as np
+import pandas as pd
 import pytest
 from robust_cases import asymmetric_rgb, write_photo
 
@@ -437,3 +439,38 @@ def test_path_objects_are_always_local(tmp_path: Path) -> None:
 def test_join_keeps_the_kind() -> None:
     assert storage.join(Path("/data"), "P1", "top.jpg") == Path("/data/P1/top.jpg")
     assert storage.join("s3://b/study/", "P1", "top.jpg") == "s3://b/study/P1/top.jpg"
+
+
+def test_score_folder_on_a_memory_url_equals_the_local_folder(
+    mem_root: str, tmp_path: Path
+) -> None:
+    """The batch engine reads a URL folder as it reads a local one; results name the URLs."""
+    from test_engine import PCT, SALT, build_folder, colour_model
+
+    local = build_folder(tmp_path / "photos", n_good=2)
+    files = {
+        p.relative_to(local).as_posix(): p.read_bytes() for p in local.rglob("*") if p.is_file()
+    }
+    _write_memory(mem_root, files)
+    model = colour_model()
+    ref = salt.score_folder(local, tmp_path / "ref", model=model, backend="torch", progress=False)
+    out = tmp_path / "out"
+    df = salt.score_folder(mem_root, out, model=model, backend="torch", progress=False)
+    cols = ["subject", "visit", *(f"{v}_pct" for v in salt.VIEWS), "salt", "status"]
+    assert df[cols].equals(ref[cols])
+    good = df[df["status"] == "ok"]
+    assert len(good) == 2 and good["salt"].tolist() == pytest.approx([SALT, SALT])
+    assert good["top_pct"].tolist() == [PCT["top"]] * 2
+    views = pd.read_csv(out / "views.csv")
+    assert views["path"].str.startswith(f"{mem_root}/").all()
+    errors = pd.read_csv(out / "errors.csv", keep_default_na=False)
+    assert f"{mem_root}/Q_bad/w0/top.png" in set(errors["file"])
+    # a second run reuses every visit whose photos could be read (hashes read through fsspec)
+    salt.score_folder(mem_root, out, model=model, backend="torch", progress=False)
+    counts = json.loads((out / "run.json").read_text())["counts"]
+    assert counts["reused"] == counts["visits"] - 1  # Q_bad has an unreadable photo
+
+
+def test_output_folder_url_is_refused(mem_root: str, tmp_path: Path) -> None:
+    with pytest.raises(salt.OutputError, match="is a URL"):
+        salt.score_folder(tmp_path, f"{mem_root}/out", progress=False)
