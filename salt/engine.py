@@ -3,7 +3,9 @@
 :func:`score_visit` scores four photos (paths, arrays or :class:`salt.photo.Photo`)
 and returns a :class:`VisitResult`. :func:`score_folder` scores every visit under a
 folder (see :func:`salt.discover_visits`) and writes the tables, overlays and
-provenance described in :mod:`salt.outputs`.
+provenance described in :mod:`salt.outputs`; with ``client=`` the same pipeline runs
+on the workers of a Dask cluster and this process writes the outputs
+(:mod:`salt.distributed`).
 
 The batch pipeline has three stages, each measured (``run.json`` ``stage_seconds``):
 
@@ -664,13 +666,15 @@ def score_folder(
 
     Parameters
     ----------
-    root : path-like
-        The photo folder (layouts of :func:`salt.discover_visits`). Never written.
+    root : path-like or str
+        The photo folder (layouts of :func:`salt.discover_visits`): a local path, a
+        ``file://`` URL or an fsspec URL such as ``s3://bucket/study``
+        (:mod:`salt.storage`). Never written.
     out : path-like, optional
-        Output folder for ``visits.csv``, ``visits.parquet``, ``views.csv``,
-        ``errors.csv``, ``overlays/``, ``masks/`` and ``run.json`` (see
-        :mod:`salt.outputs`). Created if needed. ``None`` writes nothing and only
-        returns the table.
+        Local (or mounted) output folder for ``visits.csv``, ``visits.parquet``,
+        ``views.csv``, ``errors.csv``, ``overlays/``, ``masks/`` and ``run.json``
+        (see :mod:`salt.outputs`); a URL raises :class:`salt.OutputError`. Created
+        if needed. ``None`` writes nothing and only returns the table.
     model : SaltModel or str, optional
         The model, or a registered model name; ``None`` loads ``"default"``.
     batch_size : int, default 16
