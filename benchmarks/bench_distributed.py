@@ -83,14 +83,17 @@ def run_cluster(
         salt.score_folder(root, None, client=client, chunk_visits=chunk, **kwargs)
         cold = time.perf_counter() - t0
         # warm: the same folder again on the same workers
+        w0 = sum(client.run(_cpu_seconds).values())
         c0, t0 = time.process_time(), time.perf_counter()
         df = salt.score_folder(root, out, client=client, chunk_visits=chunk, **kwargs)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        workers_cpu = sum(client.run(_cpu_seconds).values()) - w0
     return {
         "df": df,
         "cold_seconds": cold,
         "seconds": elapsed,
         "client_cpu_s": cpu,
+        "workers_cpu_s": workers_cpu,
         "cluster_start_s": start,
         "dask_task_round_trip_s": per_task,
         "run": _run_json(out),
@@ -99,6 +102,14 @@ def run_cluster(
 
 def _noop(x: int) -> int:
     return x
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system, all threads) of this process so far."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _run_json(out: Path) -> dict[str, Any]:
@@ -162,20 +173,24 @@ def main() -> None:
         f"load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end",
         "",
         "config          visits/s  x local  s/visit  cold visits/s  client CPU s/visit  "
-        "max |d view %|",
+        "all CPU s/visit  max |d view %|",
     ]
     summary: dict[str, Any] = {"visits": n, "backend": args.backend, "configs": {}}
     local_s = results["local (before)"]["seconds"] + results["local (after)"]["seconds"]
     local_spv = local_s / (2 * n)
     base = 1 / local_spv
+    local_cpu = (
+        results["local (before)"]["client_cpu_s"] + results["local (after)"]["client_cpu_s"]
+    ) / (2 * n)
     for name, r in results.items():
         vps = n / r["seconds"]
         diff = float((r["df"][pct] - ref[pct]).abs().max().max())
         setup = r["run"].get("cluster") or {}
         cold = f"{n / r['cold_seconds']:13.2f}" if "cold_seconds" in r else f"{'-':>13}"
+        all_cpu = (r["client_cpu_s"] + r.get("workers_cpu_s", 0.0)) / n
         lines.append(
             f"{name:<15} {vps:8.2f}  {vps / base:7.2f}  {r['seconds'] / n:7.3f}  {cold}  "
-            f"{r['client_cpu_s'] / n:18.3f}  {diff:14.4f}"
+            f"{r['client_cpu_s'] / n:18.3f}  {all_cpu:15.3f}  {diff:14.4f}"
         )
         summary["configs"][name] = {
             "visits_per_s": vps,
@@ -183,6 +198,7 @@ def main() -> None:
             "seconds": r["seconds"],
             "cold_seconds": r.get("cold_seconds"),
             "client_cpu_s_per_visit": r["client_cpu_s"] / n,
+            "all_cpu_s_per_visit": all_cpu,
             "max_abs_diff_view_pct_vs_local": diff,
             "cluster_start_s": r.get("cluster_start_s"),
             "dask_task_round_trip_s": r.get("dask_task_round_trip_s"),
@@ -204,6 +220,9 @@ def main() -> None:
         + ", ".join(
             f"{v:.2f} s" for v in c21["cluster"].get("model_setup_seconds_by_worker", {}).values()
         ),
+        f"CPU per visit, client + workers (cluster 2x1) vs local: "
+        f"{c21['all_cpu_s_per_visit']:.3f} vs {local_cpu:.3f} s "
+        f"({c21['all_cpu_s_per_visit'] / local_cpu:.2f}x)",
         f"cluster start (2 worker processes): {c21['cluster_start_s']:.1f} s; Dask round trip "
         f"per task: {c21['dask_task_round_trip_s'] * 1000:.1f} ms "
         f"= {c21['dask_task_round_trip_s'] * 1000 / args.chunk_visits:.1f} ms per visit "

@@ -310,3 +310,29 @@ def test_command_line_scheduler_option(client: Any, photos: Path, tmp_path: Path
     info = run_json(out)
     assert info["arguments"]["scheduler"] == client.scheduler.address
     assert info["cluster"]["tasks"] == 4  # ceil(11 / 3)
+
+
+def test_unreachable_scheduler_is_a_clear_error(
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import salt.commands.score as score_command
+    from salt.cli import main
+
+    monkeypatch.setattr(score_command, "CONNECT_TIMEOUT_S", 1)
+    code = main(
+        ["score", str(photos), "-o", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "visits.csv").exists()
+
+
+def test_scheduler_option_without_dask_names_the_extra(
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from salt.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    code = main(["score", str(photos), "-o", str(tmp_path / "out"), "--scheduler", "tcp://x:8786"])
+    assert code == 2
+    assert "pip install 'salt[distributed]'" in capsys.readouterr().err

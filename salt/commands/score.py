@@ -26,6 +26,9 @@ __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for the Dask scheduler of ``--scheduler``.
+CONNECT_TIMEOUT_S = 30
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``score`` sub-command to the ``salt`` parser."""
@@ -142,6 +145,6 @@ def _connect(address: str) -> Any:
             "--scheduler needs Dask's distributed package: pip install 'salt[distributed]'"
         ) from None
     try:
-        return Client(address, timeout=30)
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         raise BadValueError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
