@@ -336,3 +336,42 @@ def test_scheduler_option_without_dask_names_the_extra(
     code = main(["score", str(photos), "-o", str(tmp_path / "out"), "--scheduler", "tcp://x:8786"])
     assert code == 2
     assert "pip install 'salt[distributed]'" in capsys.readouterr().err
+
+
+def test_each_worker_builds_the_model_once(client: Any, photos: Path) -> None:
+    def built() -> list[int]:  # identities of the backends this worker process built
+        import salt.distributed
+
+        return sorted(id(be) for _, be, _, _ in salt.distributed._CACHE.values())
+
+    client.restart()
+    kwargs = {"model": colour_model(), "backend": "torch", "progress": False, "client": client}
+    salt.score_folder(photos, None, chunk_visits=1, **kwargs)  # 11 tasks
+    first = client.run(built)
+    assert all(len(ids) <= 1 for ids in first.values()) and any(first.values())
+    salt.score_folder(photos, None, chunk_visits=1, **kwargs)  # 11 more: nothing rebuilt
+    second = client.run(built)
+    assert all(second[w] == ids for w, ids in first.items() if ids)
+
+
+def test_a_model_that_differs_from_the_clients_is_refused() -> None:
+    from salt.distributed import _RECEIVED, _runtime
+    from salt.errors import ModelError
+    from salt.model import weights_sha256
+
+    model = colour_model()
+    claimed = weights_sha256(model.network)
+    with torch_no_grad():
+        model.network.bias[0] += 1.0  # the weights changed on the way
+    _RECEIVED[claimed] = model
+    try:
+        with pytest.raises(ModelError, match="weights SHA256"):
+            _runtime(claimed, "torch", "cpu")
+    finally:
+        del _RECEIVED[claimed]
+
+
+def torch_no_grad() -> Any:
+    import torch
+
+    return torch.no_grad()
