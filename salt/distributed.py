@@ -55,12 +55,12 @@ from typing import TYPE_CHECKING, Any
 
 from distributed import WorkerPlugin
 
-from salt.errors import BadValueError, ModelError
+from salt.errors import BadValueError, ModelError, SaltError
 
 if TYPE_CHECKING:
     from salt.engine import Emit, _Job, _Options, _Timer
 
-__all__ = ["ClusterStats", "ModelPlugin", "run_on_cluster", "score_chunk"]
+__all__ = ["ClusterStats", "ModelPlugin", "cluster_backend", "run_on_cluster", "score_chunk"]
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +154,22 @@ def _runtime(weights: str, backend: str, device: str) -> tuple[Any, Any, threadi
                 f"the model {model.name!r} received by worker {_address()} has weights SHA256 "
                 f"{actual[:16]}..., not the client's {weights[:16]}...: refusing to score with it"
             )
-        dev = resolve_device(device)
-        if dev != "cpu":
-            model = type(model)(
-                model.network, model.config, name=model.name, sha256=model.sha256, device=dev
+        try:
+            dev = resolve_device(device)
+            if dev != "cpu":
+                model = type(model)(
+                    model.network, model.config, name=model.name, sha256=model.sha256, device=dev
+                )
+            threads = _worker_threads()
+            if dev == "cpu" and backend.startswith("torch"):
+                torch.set_num_threads(threads)
+            be = make_backend(
+                model.network, int(model.config.input_size), backend, device=dev, threads=threads
             )
-        threads = _worker_threads()
-        if dev == "cpu" and backend.startswith("torch"):
-            torch.set_num_threads(threads)
-        be = make_backend(
-            model.network, int(model.config.input_size), backend, device=dev, threads=threads
-        )
+        except SaltError as exc:  # e.g. no GPU on this worker: say which worker
+            raise ModelError(
+                f"worker {_address()} cannot run the {backend} backend: {exc}"
+            ) from exc
         _CACHE[key] = (model, be, threading.Lock(), time.perf_counter() - t)
         log.info("worker loaded model %s (%s) on %s", model.name, be.name, be.device)
         return _CACHE[key]
@@ -245,6 +250,34 @@ def score_chunk(
         "backend": {"name": be.name, "device": be.device, "versions": be.versions},
         "setup_seconds": setup,
     }
+
+
+def cluster_backend(backend: str, device: str) -> str:
+    """Resolve the backend name for a cluster run, on this (client) machine.
+
+    ``"auto"`` gives ``"torch"`` with ``device="cuda"``, else what a local CPU run
+    would use. The device itself is not checked here: the workers, not the client,
+    need the GPU.
+
+    Raises
+    ------
+    BadValueError
+        For an unknown or uninstalled backend, or an exported backend with CUDA.
+    """
+    from salt.backends import BACKENDS, resolve_backend
+
+    if device == "cuda":
+        name = "torch" if backend == "auto" else backend
+        if name not in BACKENDS:
+            raise BadValueError(
+                f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}"
+            )
+        if not name.startswith("torch"):
+            raise BadValueError(
+                f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'"
+            )
+        return name
+    return resolve_backend(backend, "cpu")[0]
 
 
 def run_on_cluster(

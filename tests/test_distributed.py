@@ -375,3 +375,21 @@ def torch_no_grad() -> Any:
     import torch
 
     return torch.no_grad()
+
+
+def test_cuda_is_checked_on_the_workers_not_on_the_client(client: Any, photos: Path) -> None:
+    """A CPU-only client may drive GPU workers; CPU-only workers refuse CUDA, naming themselves."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the workers would accept CUDA")
+    from salt.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"worker tcp://127\.0\.0\.1:\d+ .*CUDA"):
+        salt.score_folder(
+            photos, None, model=colour_model(), device="cuda", progress=False, client=client
+        )
+    with pytest.raises(BadValueError, match="CPU only"):
+        salt.score_folder(
+            photos, None, model=colour_model(), backend="onnxruntime", device="cuda", client=client
+        )
