@@ -33,8 +33,9 @@ becomes an ``errors.csv`` row as in a local run. Model and configuration errors
 Notes
 -----
 ``backend="auto"`` is resolved on the client (so every worker runs the same
-backend and the resume key is the same as a local run's); ``device="auto"`` is
-resolved on each worker. Worker processes should have one thread each
+backend and the resume key is the same as a local run's; with ``device="cuda"`` it
+means ``"torch"``); the device is resolved and checked on each worker, so a
+CPU-only client can drive GPU workers. Worker processes should have one thread each
 (``--nthreads 1``) or a few: a task's inference runs on the worker's threads
 (OpenVINO / ONNX Runtime / torch intra-op threads = the worker's ``nthreads``),
 and photo decoding on up to ``2 * nthreads`` loader threads per task.
