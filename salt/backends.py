@@ -176,17 +176,35 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
-def resolve_backend(name: str = "auto", device: str = "auto") -> tuple[str, str]:
+def resolve_backend(
+    name: str = "auto", device: str = "auto", *, check_device: bool = True
+) -> tuple[str, str]:
     """Return the ``(backend, device)`` that :func:`make_backend` would use, without building it.
 
     ``"auto"`` is resolved on this machine (see module notes).
 
+    Parameters
+    ----------
+    name : str
+        A backend of :data:`BACKENDS` or ``"auto"``.
+    device : {"auto", "cpu", "cuda"}
+    check_device : bool, default True
+        Resolve and check ``device`` here. False (for cluster runs, where the
+        workers hold the GPU): ``"cuda"`` is taken as given and ``"auto"`` as
+        ``"cpu"`` for choosing the backend; the device returned is ``device``.
+
     Raises
     ------
     BadValueError
-        For an unknown or uninstalled backend, or an unavailable device.
+        For an unknown or uninstalled backend, an exported backend with
+        ``device="cuda"``, or (with ``check_device``) an unavailable device.
     """
-    dev = resolve_device(device)
+    if check_device:
+        dev = resolve_device(device)
+    elif device in ("auto", "cpu", "cuda"):
+        dev = "cuda" if device == "cuda" else "cpu"
+    else:
+        raise BadValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     if name == "auto":
         if dev == "cuda":
             name = "torch"
@@ -200,7 +218,9 @@ def resolve_backend(name: str = "auto", device: str = "auto") -> tuple[str, str]
         raise BadValueError(f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}")
     if name not in available_backends():
         raise BadValueError(f"backend {name!r} needs a library that is not installed")
-    return name, dev
+    if device == "cuda" and not name.startswith("torch"):
+        raise BadValueError(f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'")
+    return name, dev if check_device else device
 
 
 def make_backend(
@@ -242,8 +262,6 @@ def make_backend(
     network = network.eval()
     if name.startswith("torch"):
         return _torch_backend(network, input_size, dev, bf16=name == "torch-bf16")
-    if device == "cuda":
-        raise BadValueError(f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'")
     tmp = tempfile.TemporaryDirectory(prefix="salt-onnx-")
     cache = cache_dir()
     digest = _network_digest(network, input_size)
@@ -294,12 +312,10 @@ def cache_dir() -> Path | None:
 
 def _network_digest(network: torch.nn.Module, input_size: int) -> str:
     """SHA256 of the network's structure, weights, input size and the torch version."""
-    digest = hashlib.sha256(f"{torch.__version__}|{input_size}|{network!r}".encode())
-    for key, value in network.state_dict().items():
-        t = value.detach().cpu().contiguous()
-        digest.update(f"|{key}:{tuple(t.shape)}:{t.dtype}|".encode())
-        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return digest.hexdigest()
+    from salt.model import weights_sha256
+
+    key = f"{torch.__version__}|{input_size}|{network!r}|{weights_sha256(network)}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _store(src: Path, dst: Path) -> None:

@@ -61,7 +61,7 @@ from salt.errors import BadValueError, ModelError, SaltError
 if TYPE_CHECKING:
     from salt.engine import Emit, _Job, _Options, _Timer
 
-__all__ = ["ClusterStats", "ModelPlugin", "cluster_backend", "run_on_cluster", "score_chunk"]
+__all__ = ["ClusterStats", "ModelPlugin", "run_on_cluster", "score_chunk"]
 
 log = logging.getLogger(__name__)
 
@@ -251,34 +251,6 @@ def score_chunk(
         "backend": {"name": be.name, "device": be.device, "versions": be.versions},
         "setup_seconds": setup,
     }
-
-
-def cluster_backend(backend: str, device: str) -> str:
-    """Resolve the backend name for a cluster run, on this (client) machine.
-
-    ``"auto"`` gives ``"torch"`` with ``device="cuda"``, else what a local CPU run
-    would use. The device itself is not checked here: the workers, not the client,
-    need the GPU.
-
-    Raises
-    ------
-    BadValueError
-        For an unknown or uninstalled backend, or an exported backend with CUDA.
-    """
-    from salt.backends import BACKENDS, resolve_backend
-
-    if device == "cuda":
-        name = "torch" if backend == "auto" else backend
-        if name not in BACKENDS:
-            raise BadValueError(
-                f"unknown backend {name!r}: expected 'auto' or one of {list(BACKENDS)}"
-            )
-        if not name.startswith("torch"):
-            raise BadValueError(
-                f"backend {name!r} runs on the CPU only; use 'torch' or 'torch-bf16'"
-            )
-        return name
-    return resolve_backend(backend, "cpu")[0]
 
 
 def run_on_cluster(

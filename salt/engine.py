@@ -791,12 +791,8 @@ def score_folder(
         n_workers = workers or min(8, default_threads())
         n_writers = writers or n_workers
         n_prefetch = prefetch or max(2 * n_workers, batch_size // 2)
-        if client is None:
-            be_name, be_device = resolve_backend(backend, device)
-        else:  # the workers resolve and check the device
-            from salt.distributed import cluster_backend
-
-            be_name, be_device = cluster_backend(backend, device), device
+        # on a cluster the workers, not this process, resolve and check the device
+        be_name, be_device = resolve_backend(backend, device, check_device=client is None)
         settings = json.dumps(
             {
                 "model": [str(m.name), str(m.sha256)],

@@ -183,12 +183,10 @@ def build_network(config: ModelConfig) -> torch.nn.Module:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex SHA256 of a file's bytes, read in 1 MiB chunks (:func:`salt.storage.sha256`)."""
+    from salt.storage import sha256
+
+    return sha256(Path(path))
 
 
 def default_models_dir() -> Path:
