@@ -1,22 +1,43 @@
 """The SALT measurement as pure functions of masks and percentages.
 
 Nothing here knows about files, OpenCV or torch: inputs are numpy arrays and
-numbers, outputs are numbers. Sources: Olsen et al. 2004 (SALT), Olsen & Canfield
-2016 (SALT II), Wyrwich et al. 2020 (AA-IGA); see ``shared/SALT.md``.
+numbers, outputs are numbers. Sources: Olsen et al. 2004 (SALT, severity bands),
+Olsen & Canfield 2016 (SALT II), Wyrwich et al. 2020 (AA-IGA); the endpoints of
+the BRAVE-AA and ALLEGRO phase 3 trials.
 
-Rounding rule for the integer bands
------------------------------------
-The published severity bands and AA-IGA grades are defined on integer SALT. A
-non-integer score is first rounded **half up** to the nearest integer
-(``floor(score + 0.5)``: 20.4 -> 20, 20.5 -> 21, 0.4 -> 0) and the integer is
-looked up in the table. The same rule is used by :func:`severity_band` and
-:func:`aa_iga`.
+One rule for every decision
+---------------------------
+The published severity bands and AA-IGA grades are written on integer SALT
+("1-20", "21-49"); a measured SALT is not an integer. Every decision here and in
+:mod:`salt.trial.endpoints` is taken on the **unrounded** score with continuous
+intervals:
+
+=====  =====================  =======  ====================
+band   SALT                   AA-IGA   SALT
+=====  =====================  =======  ====================
+S0     0                      0        0
+S1     (0, 25)                1        (0, 20]
+S2     [25, 50)               2        (20, 50)
+S3     [50, 75)               3        [50, 95)
+S4     [75, 100): S4a [75,    4        [95, 100]
+       96), S4b [96, 100)
+S5     100
+=====  =====================  =======  ====================
+
+so that AA-IGA <= 1 holds exactly when SALT <= 20 (the primary response
+endpoint ``salt_le_20``) and S3 or worse exactly when SALT >= 50 (``eligible``).
+A score within :data:`TOLERANCE` of a boundary counts as at the boundary
+(:func:`at_most`, :func:`at_least`), so that a value that is exactly at a
+threshold in decimal arithmetic is not pushed across it by binary rounding
+(``30.1 - 10.1`` is ``20.000000000000004``).
 """
 
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Mapping
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,13 +46,102 @@ from salt.errors import BadValueError, EmptyScalpError, MissingViewError
 from salt.views import SALT2_SECTOR_WEIGHTS, VIEW_WEIGHTS, VIEWS
 
 __all__ = [
+    "AA_IGA_FLOORS",
+    "ELIGIBILITY_SALT",
+    "RESPONSE_SALT",
+    "SEVERITY_BAND_FLOORS",
+    "TOLERANCE",
     "aa_iga",
+    "at_least",
+    "at_most",
     "round_salt",
     "salt2_score",
     "salt_score",
     "severity_band",
     "view_loss_percent",
 ]
+
+#: Comparison tolerance at every threshold, in SALT points (or percent of baseline).
+TOLERANCE = 1e-9
+
+#: Primary response endpoint (BRAVE-AA week 36, ALLEGRO week 24): SALT <= 20; also the
+#: top of AA-IGA 1 (Wyrwich et al. 2020), so "AA-IGA success" is the same decision.
+RESPONSE_SALT = 20.0
+
+#: Eligibility for JAK-inhibitor trials and treatment: SALT >= 50 (severe disease); also
+#: the floor of S3 (Olsen 2004) and of AA-IGA 3.
+ELIGIBILITY_SALT = 50.0
+
+#: Severity bands above S1 and the SALT at which each starts (inclusive), highest first
+#: (Olsen et al. 2004). S0 is SALT 0; anything above 0 and below 25 is S1.
+SEVERITY_BAND_FLOORS: Mapping[str, float] = types.MappingProxyType(
+    {"S5": 100.0, "S4": 75.0, "S3": ELIGIBILITY_SALT, "S2": 25.0}
+)
+
+#: S4 splits at 96 into S4a [75, 96) and S4b [96, 100) (Olsen et al. 2004).
+_S4B_FLOOR = 96.0
+
+#: AA-IGA grades 3 and 4 and the SALT at which each starts (inclusive), highest first
+#: (Wyrwich et al. 2020). Grade 0 is SALT 0, 1 is (0, 20], 2 is (20, 50).
+AA_IGA_FLOORS: Mapping[int, float] = types.MappingProxyType({4: 95.0, 3: ELIGIBILITY_SALT})
+
+
+@overload
+def at_most(score: float, limit: float) -> bool: ...
+@overload
+def at_most(score: npt.NDArray[Any], limit: float) -> npt.NDArray[np.bool_]: ...
+def at_most(score: float | npt.NDArray[Any], limit: float) -> bool | npt.NDArray[np.bool_]:
+    """Whether a SALT score is at or below a threshold, the rule of every ``<=`` decision.
+
+    Parameters
+    ----------
+    score : float or numpy.ndarray of float
+        SALT (or percent change); NaN compares False.
+    limit : float
+        The threshold, inclusive.
+
+    Returns
+    -------
+    bool or numpy.ndarray of bool
+        ``score <= limit + TOLERANCE``, elementwise for an array.
+
+    Examples
+    --------
+    >>> at_most(30.1 - 10.1, 20.0), at_most(20.01, 20.0)
+    (True, False)
+    """
+    if isinstance(score, np.ndarray):
+        return np.less_equal(score, limit + TOLERANCE)
+    return bool(score <= limit + TOLERANCE)
+
+
+@overload
+def at_least(score: float, limit: float) -> bool: ...
+@overload
+def at_least(score: npt.NDArray[Any], limit: float) -> npt.NDArray[np.bool_]: ...
+def at_least(score: float | npt.NDArray[Any], limit: float) -> bool | npt.NDArray[np.bool_]:
+    """Whether a SALT score is at or above a threshold, the rule of every ``>=`` decision.
+
+    Parameters
+    ----------
+    score : float or numpy.ndarray of float
+        SALT (or percent change); NaN compares False.
+    limit : float
+        The threshold, inclusive.
+
+    Returns
+    -------
+    bool or numpy.ndarray of bool
+        ``score >= limit - TOLERANCE``, elementwise for an array.
+
+    Examples
+    --------
+    >>> at_least(49.99, 50.0), at_least(50.0, 50.0)
+    (False, True)
+    """
+    if isinstance(score, np.ndarray):
+        return np.greater_equal(score, limit - TOLERANCE)
+    return bool(score >= limit - TOLERANCE)
 
 
 def _as_mask(mask: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
@@ -208,7 +318,10 @@ def salt2_score(sector_percents: Mapping[str, Mapping[str, float]]) -> float:
 
 
 def round_salt(score: float) -> int:
-    """Round a SALT score half up to an integer, the rule used for the integer bands.
+    """Round a SALT score half up to an integer, for display.
+
+    The bands, grades and endpoints never use it: they decide on the unrounded
+    score (see the module notes).
 
     Parameters
     ----------
@@ -224,72 +337,83 @@ def round_salt(score: float) -> int:
     ------
     BadValueError
         If ``score`` is not a finite number in [0, 100].
+
+    Examples
+    --------
+    >>> round_salt(20.4), round_salt(20.5)
+    (20, 21)
     """
     return math.floor(_check_percent(score, "SALT score") + 0.5)
 
 
 def severity_band(score: float, *, split_s4: bool = False) -> str:
-    """Severity band of a SALT score (Olsen 2004).
+    """Severity band of a SALT score (Olsen et al. 2004), on the unrounded score.
 
     Parameters
     ----------
     score : float
-        SALT in [0, 100]; rounded half up first (see module notes).
+        SALT in [0, 100].
     split_s4 : bool, default False
-        Report S4 as ``"S4a"`` (75-95) or ``"S4b"`` (96-99).
+        Report S4 as ``"S4a"`` [75, 96) or ``"S4b"`` [96, 100).
 
     Returns
     -------
     str
-        ``"S0"`` (0), ``"S1"`` (1-24), ``"S2"`` (25-49), ``"S3"`` (50-74),
-        ``"S4"`` (75-99) or ``"S5"`` (100).
+        ``"S0"`` (0), ``"S1"`` (0, 25), ``"S2"`` [25, 50), ``"S3"`` [50, 75),
+        ``"S4"`` [75, 100) or ``"S5"`` (100); S3 or worse exactly when
+        :func:`at_least` ``(score, ELIGIBILITY_SALT)``.
+
+    Raises
+    ------
+    BadValueError
+        If ``score`` is not a finite number in [0, 100].
 
     Examples
     --------
-    >>> severity_band(24.4), severity_band(24.5)
-    ('S1', 'S2')
+    >>> severity_band(0.2), severity_band(24.9), severity_band(25.0), severity_band(49.6)
+    ('S1', 'S1', 'S2', 'S2')
     """
-    s = round_salt(score)
-    if s == 0:
+    s = _check_percent(score, "SALT score")
+    if at_most(s, 0.0):
         return "S0"
-    if s < 25:
-        return "S1"
-    if s < 50:
-        return "S2"
-    if s < 75:
-        return "S3"
-    if s < 100:
-        if split_s4:
-            return "S4a" if s <= 95 else "S4b"
-        return "S4"
-    return "S5"
+    for band, floor in SEVERITY_BAND_FLOORS.items():
+        if at_least(s, floor):
+            if band == "S4" and split_s4:
+                return "S4b" if at_least(s, _S4B_FLOOR) else "S4a"
+            return band
+    return "S1"
 
 
 def aa_iga(score: float) -> int:
-    """AA-IGA grade (0-4) of a SALT score (Wyrwich et al. 2020).
+    """AA-IGA grade (0-4) of a SALT score (Wyrwich et al. 2020), on the unrounded score.
 
     Parameters
     ----------
     score : float
-        SALT in [0, 100]; rounded half up first (see module notes).
+        SALT in [0, 100].
 
     Returns
     -------
     int
-        0 (SALT 0), 1 (1-20), 2 (21-49), 3 (50-94) or 4 (95-100).
+        0 (SALT 0), 1 (0, 20], 2 (20, 50), 3 [50, 95) or 4 [95, 100]; grade <= 1
+        ("success") exactly when :func:`at_most` ``(score, RESPONSE_SALT)``.
+
+    Raises
+    ------
+    BadValueError
+        If ``score`` is not a finite number in [0, 100].
 
     Examples
     --------
-    >>> aa_iga(20.0), aa_iga(20.5), aa_iga(94.4), aa_iga(94.5)
-    (1, 2, 3, 4)
+    >>> aa_iga(20.0), aa_iga(20.4), aa_iga(49.6), aa_iga(95.0)
+    (1, 2, 2, 4)
     """
-    s = round_salt(score)
-    if s == 0:
+    s = _check_percent(score, "SALT score")
+    if at_most(s, 0.0):
         return 0
-    if s <= 20:
+    if at_most(s, RESPONSE_SALT):
         return 1
-    if s <= 49:
-        return 2
-    if s <= 94:
-        return 3
-    return 4
+    for grade, floor in AA_IGA_FLOORS.items():
+        if at_least(s, floor):
+            return grade
+    return 2

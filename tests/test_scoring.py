@@ -5,6 +5,7 @@ import pytest
 
 import salt
 from salt import aa_iga, salt2_score, salt_score, severity_band, view_loss_percent
+from salt.scoring import at_least, at_most
 
 WEIGHTS = {"top": 0.40, "back": 0.24, "left": 0.18, "right": 0.18}
 
@@ -127,26 +128,28 @@ def test_salt2_single_sector():
         salt2_score(sectors)
 
 
-# --- bands -------------------------------------------------------------------------------------
+# --- bands ----------------------------------------------------------------------------------
+# The published bands are written on integers; the package decides on the unrounded score with
+# continuous intervals (S0 = 0, S1 (0, 25), S2 [25, 50), S3 [50, 75), S4 [75, 100) with S4a
+# [75, 96) and S4b [96, 100), S5 = 100; AA-IGA 0 = 0, 1 (0, 20], 2 (20, 50), 3 [50, 95),
+# 4 [95, 100]). Every boundary is tested from both sides, a hundredth of a point away.
 
 
 @pytest.mark.parametrize(
     ("score", "grade"),
     [
         (0, 0),
-        (0.49, 0),
-        (0.5, 1),
+        (0.01, 1),
         (1, 1),
+        (19.99, 1),
         (20, 1),
-        (20.49, 1),
-        (20.5, 2),
-        (21, 2),
-        (49, 2),
-        (49.5, 3),
+        (20.01, 2),
+        (20.4, 2),  # was grade 1 when bands rounded the score; salt_le_20 is False here
+        (49.99, 2),
         (50, 3),
-        (94, 3),
-        (94.5, 4),
+        (94.99, 3),
         (95, 4),
+        (99.99, 4),
         (100, 4),
     ],
 )
@@ -158,27 +161,42 @@ def test_aa_iga_boundaries(score, grade):
     ("score", "band", "band_split"),
     [
         (0, "S0", "S0"),
-        (0.4, "S0", "S0"),
-        (0.5, "S1", "S1"),
-        (1, "S1", "S1"),
-        (24, "S1", "S1"),
-        (24.5, "S2", "S2"),
+        (0.01, "S1", "S1"),
+        (0.4, "S1", "S1"),  # any loss at all is S1
+        (24.99, "S1", "S1"),
         (25, "S2", "S2"),
-        (49, "S2", "S2"),
+        (49.6, "S2", "S2"),  # was S3 when bands rounded the score; not eligible
+        (49.99, "S2", "S2"),
         (50, "S3", "S3"),
-        (74, "S3", "S3"),
+        (74.99, "S3", "S3"),
         (75, "S4", "S4a"),
-        (95, "S4", "S4a"),
-        (95.5, "S4", "S4b"),
+        (95.99, "S4", "S4a"),
         (96, "S4", "S4b"),
-        (99, "S4", "S4b"),
-        (99.5, "S5", "S5"),
+        (99.99, "S4", "S4b"),
         (100, "S5", "S5"),
     ],
 )
 def test_severity_band_boundaries(score, band, band_split):
     assert severity_band(score) == band
     assert severity_band(score, split_s4=True) == band_split
+
+
+@pytest.mark.parametrize("threshold", [0.0, 20.0, 25.0, 50.0, 75.0, 95.0, 96.0, 100.0])
+def test_binary_rounding_at_a_boundary_counts_as_at_it(threshold):
+    # 0.1 + 0.2 - 0.3 is 5.55e-17 in binary floating point, 0 in decimal.
+    noise = 0.1 + 0.2 - 0.3
+    assert noise != 0.0
+    above, below = min(100.0, threshold + noise), max(0.0, threshold - noise)
+    assert severity_band(above) == severity_band(below) == severity_band(threshold)
+    assert aa_iga(above) == aa_iga(below) == aa_iga(threshold)
+
+
+def test_at_most_and_at_least_on_arrays_match_scalars():
+    values = np.array([0.0, 19.999, 20.0, 20.0 + 1e-12, 20.001, np.nan])
+    assert at_most(values, 20.0).tolist() == [True, True, True, True, False, False]
+    assert at_least(values, 20.0).tolist() == [False, False, True, True, True, False]
+    for v in values[:-1]:
+        assert at_most(float(v), 20.0) == at_most(np.array([v]), 20.0)[0]
 
 
 @pytest.mark.parametrize("bad", [-1, 101, float("nan")])
