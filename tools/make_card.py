@@ -1,14 +1,15 @@
 # ruff: noqa: E501 - the card template has long markdown table rows
-"""Ship a trained model as ``models/<name>/`` with its model card (run by hand at release).
+"""Ship a trained model as ``salt/weights/<name>/`` with its model card (run by hand at release).
 
 Usage::
 
-    python models/make_card.py --from runs/<run>/best --run runs/<run> \
+    python tools/make_card.py --from runs/<run>/best --run runs/<run> \
         --eval out/eval-default --real out/real-default --name default
 
 Copies the weights and config, writes ``metrics.json`` (the numbers the tests hold
 the model to) and ``README.md`` (the model card, from the reports of ``salt
-evaluate``), then records the SHA256 of every file in ``models/registry.json``.
+evaluate``), then records the SHA256 of every file in ``salt/weights/registry.json``. The
+registry keeps every model already there, so an earlier model stays loadable by name.
 """
 
 from __future__ import annotations
@@ -21,15 +22,25 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from salt.model import file_sha256, load_model, update_registry
-
-HERE = Path(__file__).resolve().parent
+from salt.model import default_models_dir, file_sha256, load_model, update_registry
 
 
 def _fmt(v: Any, spec: str = ".2f") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     return format(v, spec)
+
+
+#: Placeholders for local data paths in a reproduce command (the card names no local folder).
+_PATH_PLACEHOLDERS = {"--real": "GRADED_PHOTOS", "--baseline-onnx": "SEGMENTER.onnx"}
+
+
+def _public_command(command: list[str] | None) -> str:
+    """Join a command into one line, local data paths replaced by placeholders."""
+    words = list(command or [])
+    return " ".join(
+        _PATH_PLACEHOLDERS.get(words[i - 1], w) if i else w for i, w in enumerate(words)
+    )
 
 
 def _git_commit() -> str:
@@ -52,7 +63,7 @@ def main() -> None:
     p.add_argument("--notes", type=Path, default=None, help="markdown appended (choice, limits)")
     args = p.parse_args()
 
-    dst = HERE / args.name
+    dst = default_models_dir() / args.name
     dst.mkdir(parents=True, exist_ok=True)
     for f in ("model.safetensors", "config.json"):
         shutil.copy2(args.src / f, dst / f)
@@ -108,7 +119,7 @@ SALT = 0.40 top + 0.24 back + 0.18 left + 0.18 right.
 | input | RGB resized to {cfg.input_size} x {cfg.input_size} with `cv2.INTER_AREA`, scaled to [0, 1], normalised with mean {list(cfg.mean)}, std {list(cfg.std)} |
 | output | {len(cfg.classes)} logits per pixel at {cfg.input_size} x {cfg.input_size}: {", ".join(cfg.classes)} |
 | SHA256 (model.safetensors) | `{metrics["model_sha256"]}` |
-| load | `salt.load_model("{args.name}")` (checks the SHA256 of every file against `models/registry.json`) |
+| load | `salt.load_model("{args.name}")` (checks the SHA256 of every file against `salt/weights/registry.json`) |
 
 ## Training data
 
@@ -132,7 +143,7 @@ run options in the training run's `options.json`.
 
     {" ".join(ev["command"] or [])}
 
-| target (issue 5) | wanted | measured | |
+| target | wanted | measured | |
 |---|---|---|---|
 {rows}
 
@@ -153,14 +164,14 @@ run options in the training run's `options.json`.
 
 ## Real photos (no SALT truth)
 
-{rs["n"]} real top views of `shared/data/scalp-views` (pattern hair loss, uploader's
+{rs["n"]} real top views of a public pattern-hair-loss photo set (uploader's
 grade LEVEL_2..7): Spearman correlation of the predicted top-view loss % with the grade
-**{rs["spearman"]:.3f}** (p = {rs["spearman_p"]:.1g}); the skin/hair ONNX segmenter of
-`shared/data/skin-hair-onnx` (bare-skin share of skin + hair pixels) gives
+**{rs["spearman"]:.3f}** (p = {rs["spearman_p"]:.1g}); a skin/hair ONNX segmenter
+(bare-skin share of skin + hair pixels) gives
 {_fmt(rs.get("baseline_spearman"), ".3f")} on the same photos; median IoU of our hair mask
 with its hair mask {_fmt(rs.get("hair_iou_with_baseline_median"), ".2f")}. Reproduce:
 
-    {" ".join(real["command"] or [])}
+    {_public_command(real["command"])}
 
 Overlays: `docs/img/model_real_overlays.png` (photos CC BY 4.0, "hair-loss" data set,
 Roboflow Universe user "uze", via Multilabel-Baldness-Classification, R. Valverde Romero).
