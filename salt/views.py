@@ -1,7 +1,7 @@
 """The four SALT views, their weights, the SALT II sectors and view-name aliases.
 
 Sources: Olsen et al., J Am Acad Dermatol 2004;51:440-447 (SALT view weights);
-Olsen & Canfield, J Am Acad Dermatol 2016 (SALT II sectors). See ``shared/SALT.md``.
+Olsen & Canfield, J Am Acad Dermatol 2016 (SALT II sectors).
 """
 
 from __future__ import annotations

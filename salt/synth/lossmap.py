@@ -6,7 +6,7 @@ hairless where ``L(s) > q``. Because the field lives on the 3D surface, every
 camera sees the same patches, and lowering ``q`` grows every patch smoothly,
 which is how a target SALT and longitudinal regrowth or relapse are produced.
 
-Subtypes (shared/SALT.md): ``patchy`` (1..n round or oval patches), ``ophiasis``
+Subtypes (Olsen et al. 2004): ``patchy`` (1..n round or oval patches), ``ophiasis``
 (a band along the occipital and temporal hairline), ``totalis`` (the whole scalp),
 ``diffuse`` (thinning everywhere; the thinnest areas, below terminal density,
 count as hairless) and ``none``.
