@@ -1,7 +1,7 @@
 """Photo decoding cost: reduced JPEG decode time and peak memory, 12 MP and 100 MP.
 
 For a 12 MP (4032 x 3024) and a 100.8 MP (12000 x 8400) JPEG, each decoded in a fresh
-process by :func:`salt.photo.load_photo` at full resolution (``target_side=None``) and
+process by :func:`salt.io.photo.load_photo` at full resolution (``target_side=None``) and
 reduced (``target_side=512``), reports the median decode time and the peak resident
 memory (VmHWM) above a process that only imports the same modules.
 
@@ -27,7 +27,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     import cv2, numpy, PIL.Image
-    import salt.photo
+    import salt.io.photo
     path, target, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
     times, raw = [], []
     shape = ""
@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
         t = None if target == "full" else int(target)
         for _ in range(repeats):
             t0 = time.perf_counter()
-            p = salt.photo.load_photo(path, target_side=t)
+            p = salt.io.photo.load_photo(path, target_side=t)
             times.append(time.perf_counter() - t0)
             shape = f"{p.rgb.shape[1]}x{p.rgb.shape[0]}(1/{p.reduction})"
             flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
@@ -83,7 +83,7 @@ def child(path: Path, target: str, repeats: int) -> tuple[float, float, float, s
 
 def main() -> int:
     lines = [
-        "salt.photo.load_photo: decode time (median) and peak RSS above imports, "
+        "salt.io.photo.load_photo: decode time (median) and peak RSS above imports, "
         "fresh process each",
         "command: python benchmarks/photo_decode.py",
         "",

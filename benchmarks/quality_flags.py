@@ -205,7 +205,7 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "scalp-views" /
 
 def real_photo_rates() -> str:
     """Flag rates on the real phone photos of shared/data (no masks: image flags only)."""
-    from salt.photo import load_photo
+    from salt.io.photo import load_photo
 
     files = sorted(REAL.glob("*.jpg")) if REAL.is_dir() else []
     if not files:
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     net = None
     if args.model:
-        from salt._torch_compat import ensure_torchvision_importable
+        from salt.model.torch_compat import ensure_torchvision_importable
 
         ensure_torchvision_importable()
         from salt.model import load_model

@@ -415,7 +415,7 @@ def quality_flags(
     Parameters
     ----------
     rgb : array_like of uint8, shape (H, W, 3)
-        The photo, RGB, upright (as :func:`salt.photo.load_photo` returns it).
+        The photo, RGB, upright (as :func:`salt.io.photo.load_photo` returns it).
     class_map : array_like of int, shape (h, w), or None
         The predicted (or true) classes of the photo: 0 not scalp, 1 scalp with hair,
         2 hairless scalp. Any resolution covering the whole photo (it is resized,

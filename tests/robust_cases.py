@@ -15,7 +15,7 @@ API
 ``write_photo(path, rgb=None, *, fmt=None, orientation=1, size=(288, 352), seed=0,
 quality=92, progressive=False, cmyk=False, bits=8, alpha=False, grey=False) -> ndarray``
     Write a photo file and return the **upright** RGB the file shows (what
-    :func:`salt.photo.load_photo` should return, up to compression loss). The stored
+    :func:`salt.io.photo.load_photo` should return, up to compression loss). The stored
     pixels are the upright image pre-rotated by the inverse of ``orientation`` and the
     EXIF tag is set, so a decoder that ignores the tag (or applies it twice) fails.
     ``fmt`` defaults from the suffix: JPEG, PNG, TIFF, WEBP, HEIF.
@@ -77,7 +77,7 @@ import numpy as np
 from PIL import Image
 
 from salt.errors import InputFileError
-from salt.photo import (
+from salt.io.photo import (
     CorruptImageError,
     EmptyFileError,
     ImageTooSmallError,

@@ -1,4 +1,4 @@
-"""Agreement statistics (salt.agreement) against published and hand-computed values."""
+"""Agreement statistics (salt.trial.agreement) against published and hand-computed values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from salt.agreement import agreement_summary, band_kappa, bland_altman, icc
 from salt.errors import BadValueError
+from salt.trial.agreement import agreement_summary, band_kappa, bland_altman, icc
 
 # Shrout & Fleiss (1979), Psychological Bulletin 86:420, table 4: 6 targets x 4 judges.
 SHROUT_FLEISS = np.array(

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from salt.backends import BACKENDS, available_backends, make_backend
 from salt.errors import BadValueError
 from salt.model import ModelConfig, random_model
+from salt.model.backends import BACKENDS, available_backends, make_backend
 from salt.scoring import view_loss_percent
 
 TINY = ModelConfig(

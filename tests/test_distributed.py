@@ -20,7 +20,7 @@ import pytest
 
 import salt
 from salt.errors import BadValueError
-from salt.outputs import JOURNAL_NAME
+from salt.io.outputs import JOURNAL_NAME
 
 distributed = pytest.importorskip("distributed")
 
@@ -91,7 +91,7 @@ class JournalSpy:
     """Count, in this (client) process, how often each visit is written to the journal."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from salt.outputs import Journal
+        from salt.io.outputs import Journal
 
         self.written: list[str] = []
         original = Journal.append
@@ -171,7 +171,7 @@ import sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 import distributed
 from test_engine import colour_model
-from salt.engine import score_folder
+from salt.inference.engine import score_folder
 with distributed.Client({client.scheduler.address!r}) as c:
     score_folder({str(photos)!r}, {str(out)!r}, model=colour_model(), backend="torch",
                  progress=False, client=c, chunk_visits=1)
@@ -191,9 +191,9 @@ def test_worker_killed_mid_run_loses_no_visit(
     marker = tmp_path / "killed-once"
 
     def install() -> None:  # runs in each worker process: die when P03's photos load
-        import salt.photo
+        import salt.io.photo
 
-        original = salt.photo.load_photo
+        original = salt.io.photo.load_photo
 
         def load_photo(path: Any, **kwargs: Any) -> Any:
             if "P03" in str(path):
@@ -205,7 +205,7 @@ def test_worker_killed_mid_run_loses_no_visit(
                     os.kill(os.getpid(), signal.SIGKILL)
             return original(path, **kwargs)
 
-        salt.photo.load_photo = load_photo
+        salt.io.photo.load_photo = load_photo
 
     pids_before = set(client.run(os.getpid).values())
     client.run(install)
@@ -239,16 +239,16 @@ def test_a_visit_that_always_kills_its_worker_is_recorded_and_the_run_goes_on(
 
     class KillOnPoison(distributed.WorkerPlugin):  # set up on restarted workers too
         def setup(self, worker: Any) -> None:
-            import salt.photo
+            import salt.io.photo
 
-            original = salt.photo.load_photo
+            original = salt.io.photo.load_photo
 
             def load_photo(path: Any, **kwargs: Any) -> Any:
                 if "POISON" in str(path):
                     os.kill(os.getpid(), signal.SIGKILL)
                 return original(path, **kwargs)
 
-            salt.photo.load_photo = load_photo
+            salt.io.photo.load_photo = load_photo
 
     with (
         local_cluster(**{"distributed.scheduler.allowed-failures": 0}) as cluster,
@@ -340,9 +340,9 @@ def test_scheduler_option_without_dask_names_the_extra(
 
 def test_each_worker_builds_the_model_once(client: Any, photos: Path) -> None:
     def built() -> list[int]:  # identities of the backends this worker process built
-        import salt.distributed
+        import salt.inference.cluster
 
-        return sorted(id(be) for _, be, _, _ in salt.distributed._CACHE.values())
+        return sorted(id(be) for _, be, _, _ in salt.inference.cluster._CACHE.values())
 
     client.restart()
     kwargs = {"model": colour_model(), "backend": "torch", "progress": False, "client": client}
@@ -355,8 +355,8 @@ def test_each_worker_builds_the_model_once(client: Any, photos: Path) -> None:
 
 
 def test_a_model_that_differs_from_the_clients_is_refused() -> None:
-    from salt.distributed import _RECEIVED, _runtime
     from salt.errors import ModelError
+    from salt.inference.cluster import _RECEIVED, _runtime
     from salt.model import weights_sha256
 
     model = colour_model()

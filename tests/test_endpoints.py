@@ -1,4 +1,4 @@
-"""Trial endpoints (salt.endpoints) and the ``salt endpoints`` command, on hand-computed tables."""
+"""Trial endpoints (salt.trial.endpoints) and `salt endpoints`, on hand-computed tables."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from salt.cli import main
-from salt.endpoints import ENDPOINT_COLUMNS, endpoints
 from salt.errors import BadValueError
+from salt.trial.endpoints import ENDPOINT_COLUMNS, endpoints
 
 REPO = Path(__file__).resolve().parents[1]
 NA = pd.NA
@@ -89,7 +88,7 @@ def test_salt100_and_eligibility_boundary() -> None:
 
 def test_baseline_zero_is_explicit(caplog: pytest.LogCaptureFixture) -> None:
     table = visits([("Z", 0, 0.0), ("Z", 12, 10.0), ("Z", 24, 0.0)])
-    with caplog.at_level(logging.WARNING, logger="salt.endpoints"):
+    with caplog.at_level(logging.WARNING, logger="salt.trial.endpoints"):
         out = endpoints(table)
     assert "baseline SALT is 0" in caplog.text and "Z" in caplog.text
     # points are defined, percent change is not (no inf, no 0/0 = nan silently)
@@ -210,7 +209,7 @@ def test_not_a_dataframe_raises() -> None:
 
 
 def test_salt_endpoints_callable_even_after_submodule_import() -> None:
-    import salt.endpoints  # binds the submodule to the package attribute
+    import salt.trial.endpoints  # binds the submodule to the package attribute
 
     out = salt.endpoints(visits([("A", 0, 60.0), ("A", 4, 30.0)]))
     assert flags(out, "salt50") == [False, True]

@@ -25,8 +25,8 @@ import torch
 
 import salt
 from salt.errors import DuplicateViewError, EmptyScalpError, MissingViewError, OutputError
+from salt.io.outputs import ERROR_COLUMNS, JOURNAL_NAME, VIEW_COLUMNS, VISIT_COLUMNS, OutputLock
 from salt.model import ModelConfig, SaltModel
-from salt.outputs import ERROR_COLUMNS, JOURNAL_NAME, VIEW_COLUMNS, VISIT_COLUMNS, OutputLock
 
 H, W = 256, 320  # photo size; the scalp band is rows 64..191 (half the photo)
 # bald columns [0, 5k) of the scalp band -> k/64 of the scalp -> percent below
@@ -276,7 +276,7 @@ def test_resume_reuses_and_rescores_changed(tmp_path: Path, model: SaltModel) ->
 KILL_SCRIPT = """
 import sys, time
 sys.path.insert(0, {tests!r})
-import salt.backends as B
+import salt.model.backends as B
 orig = B.make_backend
 def slow(*a, **k):
     be = orig(*a, **k)
@@ -288,7 +288,7 @@ def slow(*a, **k):
     return be
 B.make_backend = slow
 from test_engine import colour_model
-from salt.engine import score_folder
+from salt.inference.engine import score_folder
 score_folder({root!r}, {out!r}, model=colour_model(), backend="torch", batch_size=2, progress=False)
 """
 
@@ -472,19 +472,19 @@ def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> N
 def test_an_unexpected_salt_error_fails_one_visit_not_the_batch(
     tmp_path: Path, model: SaltModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import salt.engine
+    import salt.inference.pipeline
 
     root = tmp_path / "photos"
     good_visit(root / "A" / "w0")
     good_visit(root / "B" / "w0", k={"top": 8, "back": 16, "left": 24, "right": 0})
-    real = salt.engine._quality
+    real = salt.inference.pipeline.quality
 
     def picky(rgb, class_map, view, thresholds):
         if (class_map == 2).sum() == 256 * 256 // 2 // 8 and view == "top":  # B's top (8/64)
             raise salt.BadValueError("quality check cannot judge this photo")
         return real(rgb, class_map, view, thresholds)
 
-    monkeypatch.setattr(salt.engine, "_quality", picky)
+    monkeypatch.setattr(salt.inference.pipeline, "quality", picky)
     df = salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
     assert list(df["status"]) == ["ok", "failed"]
     errors = pd.read_csv(tmp_path / "out" / "errors.csv")

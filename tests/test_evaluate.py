@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from salt.evaluate import _icc_fallback, evaluate_folder, summarize, write_report
 from salt.model import ModelConfig, SaltModel
+from salt.training.evaluate import _icc_fallback, evaluate_folder, summarize, write_report
 from salt.views import VIEWS
 
 CONFIG = ModelConfig(input_size=64)
@@ -55,7 +55,7 @@ def test_summary_by_hand() -> None:
 
 
 def test_icc_fallback_matches_agreement_module() -> None:
-    from salt.agreement import icc
+    from salt.trial.agreement import icc
 
     rng = np.random.default_rng(1)
     t = rng.uniform(0, 100, 30)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import salt
-from salt.folders import parse_flat_name
+from salt.io.folders import parse_flat_name
 
 
 def touch(path: Path) -> Path:
@@ -91,7 +91,7 @@ def test_other_files_are_ignored_visibly(tmp_path, caplog):
     notes = touch(tmp_path / "A" / "v1" / "front.jpg")
     touch(tmp_path / "A" / "v1" / ".DS_Store")
     touch(tmp_path / "README.txt")
-    with caplog.at_level(logging.WARNING, logger="salt.folders"):
+    with caplog.at_level(logging.WARNING, logger="salt.io.folders"):
         (visit,) = salt.discover_visits(tmp_path)
     assert visit.ignored == (notes,)
     assert "README.txt" in caplog.text and "front.jpg" in caplog.text

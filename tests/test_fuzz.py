@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import salt
-from salt.photo import Photo, load_photo
+from salt.io.photo import Photo, load_photo
 
 EXAMPLES = int(os.environ.get("SALT_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(

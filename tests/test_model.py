@@ -212,7 +212,7 @@ def test_shipped_model_scores_fixed_synthetic_visits_within_card_error() -> None
     """
     from salt.scoring import salt_score
     from salt.synth import render_visit
-    from salt.train import HELDOUT_SEED_START, percents_from_classmap
+    from salt.training.train import HELDOUT_SEED_START, percents_from_classmap
     from salt.views import VIEWS
 
     card = json.loads((SHIPPED / "default" / "metrics.json").read_text())

@@ -8,7 +8,13 @@ import sys
 import pytest
 
 from salt.errors import OutputError
-from salt.outputs import Journal, OutputLock, atomic_write, atomic_write_text, check_output_folder
+from salt.io.outputs import (
+    Journal,
+    OutputLock,
+    atomic_write,
+    atomic_write_text,
+    check_output_folder,
+)
 
 
 def test_atomic_write_keeps_old_file_on_error(tmp_path) -> None:
@@ -68,7 +74,8 @@ def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path) -> None:
             OutputLock(tmp_path).acquire()
         # another process is refused too
         code = (
-            "import sys; from salt.outputs import OutputLock; from salt.errors import OutputError\n"
+            "import sys\nfrom salt.io.outputs import OutputLock\n"
+            "from salt.errors import OutputError\n"
             f"try:\n    OutputLock({str(tmp_path)!r}).acquire()\n"
             "except OutputError:\n    sys.exit(3)\n"
         )
@@ -79,7 +86,7 @@ def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path) -> None:
 def test_lock_dies_with_its_process(tmp_path) -> None:
     """A process that ends without releasing (as after kill -9) leaves no stale lock."""
     code = (
-        "import os; from salt.outputs import OutputLock; "
+        "import os; from salt.io.outputs import OutputLock; "
         f"OutputLock({str(tmp_path)!r}).acquire(); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -101,7 +108,7 @@ def test_check_output_folder(tmp_path) -> None:
 
 
 def test_tables_sort_visits_like_discover_visits() -> None:
-    from salt.outputs import tables_from_entries
+    from salt.io.outputs import tables_from_entries
 
     order = [
         ("S10", "week2"),

@@ -15,7 +15,7 @@ from PIL import Image
 from robust_cases import IS_ROOT, asymmetric_rgb, build_bad_files, write_photo
 
 import salt
-from salt.photo import (
+from salt.io.photo import (
     CorruptImageError,
     ImageTooSmallError,
     Photo,
@@ -82,7 +82,7 @@ def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path, progressive: bool
 )
 def test_reduction_choice(tmp_path: Path, short: int, target: int | None, expected: int) -> None:
     # ceil(3024/8) = 378, ceil(2001/2) = 1001: computed by hand.
-    from salt.photo import _reduction_for
+    from salt.io.photo import _reduction_for
 
     assert _reduction_for(short, target) == expected
 
@@ -295,10 +295,10 @@ def test_100_megapixel_jpeg_decoded_reduced_with_small_peak_memory(tmp_path: Pat
         """
         import sys
         import cv2, PIL.Image, numpy
-        import salt.photo
+        import salt.io.photo
         if sys.argv[1] != "none":
             target = None if sys.argv[1] == "full" else int(sys.argv[1])
-            p = salt.photo.load_photo(sys.argv[2], target_side=target)
+            p = salt.io.photo.load_photo(sys.argv[2], target_side=target)
             print(p.reduction, *p.rgb.shape[:2], *p.original_size)
         else:
             print(0, 0, 0, 0, 0)
@@ -344,7 +344,7 @@ def test_permission_denied_message_even_as_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Root reads mode-000 files, so simulate the OS refusing the open.
-    import salt.photo
+    import salt.io.photo
 
     path = tmp_path / "locked.jpg"
     write_photo(path)
@@ -352,8 +352,8 @@ def test_permission_denied_message_even_as_root(
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(salt.photo, "open", refuse, raising=False)
-    with pytest.raises(salt.photo.UnreadableFileError, match="permission denied") as info:
+    monkeypatch.setattr(salt.io.photo, "open", refuse, raising=False)
+    with pytest.raises(salt.io.photo.UnreadableFileError, match="permission denied") as info:
         load_photo(path)
     assert str(path) in str(info.value)
 

@@ -1,4 +1,4 @@
-"""Plots (salt.plots): each returns Axes/Figure with the expected lines, bars and images."""
+"""Plots (salt.trial.plots): each returns Axes/Figure with the expected lines, bars and images."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from salt import plots, trial
 from salt.errors import BadValueError
+from salt.trial import plots
+from salt.trial import response as trial
 
 VIEWS = ("top", "back", "left", "right")
 

@@ -15,7 +15,7 @@ import pytest
 from robust_cases import VIEWS, build_robust_folder
 from test_engine import KILL_SCRIPT, colour_model, kill_after_journal_lines, read_tables
 
-from salt.outputs import JOURNAL_NAME
+from salt.io.outputs import JOURNAL_NAME
 from salt.quality import FLAG_NAMES
 
 

@@ -18,10 +18,10 @@ import pytest
 from robust_cases import asymmetric_rgb, write_photo
 
 import salt
-import salt.photo
-from salt import storage
-from salt.folders import Visit
-from salt.photo import (
+import salt.io.photo
+from salt.io import storage
+from salt.io.folders import Visit
+from salt.io.photo import (
     CorruptImageError,
     EmptyFileError,
     ImageTooLargeError,
@@ -31,7 +31,7 @@ from salt.photo import (
     UnreadableFileError,
     load_photo,
 )
-from salt.storage import UnsupportedURLError
+from salt.io.storage import UnsupportedURLError
 
 MEMORY = fsspec.filesystem("memory")
 
@@ -65,7 +65,7 @@ STUDY: Mapping[str, bytes] = {
     "P3/week1/notes.md": b"no photos yet",
 }
 
-# Written out by hand from STUDY and the convention in salt.folders:
+# Written out by hand from STUDY and the convention in salt.io.folders:
 # (subject, visit, {view: file}, missing, {view: files}, ignored files)
 EXPECTED = [
     (
@@ -181,7 +181,7 @@ def test_url_strays_are_logged_and_hidden_entries_skipped(
     mem_root: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     _write_memory(mem_root, STUDY)
-    with caplog.at_level(logging.WARNING, logger="salt.folders"):
+    with caplog.at_level(logging.WARNING, logger="salt.io.folders"):
         salt.discover_visits(mem_root, on_duplicate="record")
     assert f"{mem_root}/README.txt" in caplog.text
     assert f"{mem_root}/P1/consent.pdf" in caplog.text
@@ -323,7 +323,7 @@ def test_bad_urls_raise_typed_errors_naming_the_url(
     elif case != "missing":
         MEMORY.pipe(url, jpeg)
     if case.startswith("too_large"):
-        monkeypatch.setattr(salt.photo, "MAX_FILE_BYTES", len(jpeg) - 1)
+        monkeypatch.setattr(salt.io.photo, "MAX_FILE_BYTES", len(jpeg) - 1)
     if case == "too_large_size_unknown":  # a store that reports no size: the read is capped
         info = type(MEMORY).info
         monkeypatch.setattr(

@@ -2,7 +2,7 @@ import importlib
 
 import torch
 
-from salt._torch_compat import ensure_torchvision_importable
+from salt.model.torch_compat import ensure_torchvision_importable
 
 
 def test_smp_imports_with_the_pinned_torch():

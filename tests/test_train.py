@@ -14,7 +14,7 @@ import torch
 import salt
 from salt.model import ModelConfig, load_model
 from salt.scoring import salt_score, view_loss_percent
-from salt.train import (
+from salt.training.train import (
     IGNORE_INDEX,
     TrainOptions,
     augment,

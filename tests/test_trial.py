@@ -1,4 +1,4 @@
-"""Longitudinal analysis (salt.trial) on small hand-made tables with hand-computed answers."""
+"""Longitudinal analysis (salt.trial.response) on hand-made tables with hand-computed answers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salt import trial
 from salt.errors import BadValueError
+from salt.trial import response as trial
 
 # A: 80 -> 40 -> 10        responder at 24 (SALT 10, -87.5 %)
 # B: 60 -> 50 -> (absent)  week-24 visit missing (no row)

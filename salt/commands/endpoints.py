@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salt.atomic import atomic_write
-from salt.endpoints import endpoints
+from salt.io.atomic import atomic_write
+from salt.trial.endpoints import endpoints
 from salt.errors import BadValueError, InputFileError, OutputError
 from salt.scoring import aa_iga, salt_score, severity_band
 from salt.views import VIEWS

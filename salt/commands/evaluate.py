@@ -4,7 +4,7 @@
 (never used in training) and compares with their exact truth;
 ``salt evaluate --data FOLDER -o OUT`` uses a folder with ``photos/`` and
 ``masks/`` and/or ``truth.csv``. Writes ``OUT/report.json``, ``OUT/visits.csv`` and
-``OUT/groups.csv`` (see :mod:`salt.evaluate`).
+``OUT/groups.csv`` (see :mod:`salt.training.evaluate`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
-from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError
-from salt.evaluate import (
+from salt.io.atomic import atomic_write_bytes
+from salt.model import SaltModel, load_model
+from salt.training.evaluate import (
     _jsonable,
     evaluate_folder,
     evaluate_synthetic,
@@ -25,8 +26,7 @@ from salt.evaluate import (
     real_photo_check,
     write_report,
 )
-from salt.model import SaltModel, load_model
-from salt.train import HELDOUT_SEED_START
+from salt.training.train import HELDOUT_SEED_START
 
 __all__ = ["register", "run"]
 

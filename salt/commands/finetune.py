@@ -15,7 +15,7 @@ import logging
 
 from salt.commands.train import add_training_options, options_from_args
 from salt.errors import BadValueError
-from salt.train import train
+from salt.training.train import train
 
 __all__ = ["register", "run"]
 

@@ -32,7 +32,7 @@ CONNECT_TIMEOUT_S = 30
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``score`` sub-command to the ``salt`` parser."""
-    from salt.backends import BACKENDS
+    from salt.model.backends import BACKENDS
 
     p = subparsers.add_parser(
         "score",
@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``salt score``; return the exit code (see module notes)."""
-    from salt.engine import score_folder
+    from salt.inference.engine import score_folder
 
     thresholds = None
     if args.quality_thresholds:

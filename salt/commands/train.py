@@ -1,4 +1,4 @@
-"""``salt train --name NAME``: train the segmentation network (see :mod:`salt.train`).
+"""``salt train --name NAME``: train the segmentation network (see :mod:`salt.training.train`).
 
 Synthetic visits are rendered on the fly; labelled folders (``--data``) and
 pseudo-labelled folders (``--pseudo``) can be mixed in. The run checkpoints to
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from salt.errors import BadValueError
 from salt.model import ModelConfig
-from salt.train import TrainOptions, train
+from salt.training.train import TrainOptions, train
 
 __all__ = ["add_training_options", "register", "run"]
 

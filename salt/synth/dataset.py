@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, OutputError
+from salt.io.atomic import atomic_write_bytes
 from salt.synth.visit import SyntheticVisit, random_subject, render_subject, render_visit
 from salt.views import VIEWS
 

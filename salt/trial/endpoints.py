@@ -313,10 +313,10 @@ def endpoints(
 
 
 class _CallableModule(types.ModuleType):
-    """Module type that makes ``salt.endpoints`` callable as :func:`endpoints`.
+    """Module type that makes ``salt.trial.endpoints`` callable as :func:`endpoints`.
 
-    ``salt.endpoints`` names both this module and the function. Python binds the
-    submodule to the package attribute when ``salt.endpoints`` is first imported,
+    ``salt.trial.endpoints`` names both this module and the function. Python binds the
+    submodule to the package attribute when ``salt.trial.endpoints`` is first imported,
     so ``salt.endpoints(df)`` must work whether the attribute holds the function
     (lazy import through ``salt.__getattr__``) or this module.
     """

@@ -5,7 +5,7 @@ Two sources of truth:
 * **Held-out synthetic visits** (:func:`evaluate_synthetic`): rendered by
   :func:`salt.synth.render_visit` from seeds ``HELDOUT_SEED_START + i``
   (``10_000_000 + i``), a range training never draws from (training uses
-  ``[0, 10_000_000)``, its validation set ``20_000_000 + i``; see :mod:`salt.train`).
+  ``[0, 10_000_000)``, its validation set ``20_000_000 + i``; see :mod:`salt.training.train`).
 * **A labelled folder** (:func:`evaluate_folder`): ``DATA/photos/<subject>/<visit>/<view>.<ext>``
   with masks ``DATA/masks/...png`` (0 not scalp, 1 hair, 2 hairless, 255 unknown)
   and/or ``DATA/truth.csv`` (subject, visit, top, back, left, right[, salt,
@@ -41,12 +41,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-
-from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, InputFileError, SaltError
+from salt.io.atomic import atomic_write_bytes
 from salt.model import SaltModel
 from salt.scoring import aa_iga, salt_score, severity_band
-from salt.train import HELDOUT_SEED_START, IGNORE_INDEX, find_labelled_pairs, percents_from_classmap
+from salt.training.train import (
+    HELDOUT_SEED_START,
+    IGNORE_INDEX,
+    find_labelled_pairs,
+    percents_from_classmap,
+)
 from salt.views import VIEWS, normalize_view
 
 __all__ = [
@@ -129,7 +133,7 @@ def _synthetic_items(
 
 def _read_rgb(path: Path) -> npt.NDArray[np.uint8]:
     try:
-        from salt.photo import load_photo
+        from salt.io.photo import load_photo
     except ImportError:  # pragma: no cover - photo module always present in releases
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -256,7 +260,7 @@ def _score_items(
 
 
 def _icc_fallback(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
-    """ICC(2,1) (Shrout & Fleiss 1979) of two raters, used if :mod:`salt.agreement` is absent."""
+    """ICC(2,1) (Shrout & Fleiss 1979) of two raters, used if :mod:`salt.trial.agreement` is absent."""
     data = np.column_stack([x, y])
     n, k = data.shape
     grand = data.mean()
@@ -286,7 +290,7 @@ def summarize(
         ``n_visits``; ``salt_mae``, ``salt_rmse``, ``salt_bias`` (pred - truth),
         ``abs_salt_bias``, ``salt_p95_abs_error`` in SALT points; ``view_mae``
         (percent, per view and ``all``); ``icc21`` (two-way random, absolute
-        agreement, single measure) with its 95 % CI when :mod:`salt.agreement` is
+        agreement, single measure) with its 95 % CI when :mod:`salt.trial.agreement` is
         available; ``bland_altman`` (bias, sd, loa_low, loa_high); agreement on
         the SALT <= 20 and >= 50 calls; ``band_accuracy`` (severity band),
         ``aa_iga_accuracy``; ``iou`` per class and ``miou``; ``groups`` (per
@@ -308,7 +312,7 @@ def summarize(
     out["view_mae"]["all"] = float(np.mean([out["view_mae"][v] for v in VIEWS]))
     if len(t) >= 2:
         try:
-            from salt.agreement import agreement_summary
+            from salt.trial.agreement import agreement_summary
 
             agr = agreement_summary(p, t)
             out["icc21"] = agr["icc21"]
@@ -386,7 +390,7 @@ def evaluate_synthetic(
     n_visits : int
         Number of visits, seeds ``seed_start .. seed_start + n_visits - 1``.
     seed_start : int
-        First seed; the default :data:`salt.train.HELDOUT_SEED_START` is never used in training.
+        First seed; the default :data:`salt.training.train.HELDOUT_SEED_START` is never used in training.
     size : int
         Side of the rendered photos in pixels (resized to the network input).
     salt_uniform : bool
@@ -656,15 +660,14 @@ def real_overlays(
 ) -> Path:
     """Draw ``n`` real photos with the model's masks (spread over the grades) as one PNG.
 
-    The scalp outline and hairless area are drawn by :func:`salt.overlay.draw_overlay`;
+    The scalp outline and hairless area are drawn by :func:`salt.io.overlay.draw_overlay`;
     the CC BY 4.0 attribution is written under the grid.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from salt.overlay import draw_overlay
+    from salt.io.overlay import draw_overlay
 
     root = Path(root)
     ordered = table.sort_values(["grade", "file"]).reset_index(drop=True)

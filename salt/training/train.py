@@ -6,7 +6,7 @@ Training data
   DataLoader worker processes (so rendering runs beside the network). Training
   draws seeds uniformly from ``[0, 10_000_000)`` (:data:`TRAIN_SEEDS`). The
   validation set used while training is ``[20_000_000, 20_000_000 + n)``
-  (:data:`VALIDATION_SEED_START`), and :mod:`salt.evaluate` uses seeds from
+  (:data:`VALIDATION_SEED_START`), and :mod:`salt.training.evaluate` uses seeds from
   ``10_000_000`` (:data:`HELDOUT_SEED_START`): no seed is ever shared.
 * **Labelled folders** (a clinic's annotated photos, or synthetic data written to
   disk): ``DATA/photos/<subject>/<visit>/<view>.<ext>`` with masks
@@ -50,8 +50,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from salt.atomic import atomic_write_bytes
 from salt.errors import BadValueError, InputFileError, ModelError, SaltError
+from salt.io.atomic import atomic_write_bytes
 from salt.model import (
     ModelConfig,
     SaltModel,

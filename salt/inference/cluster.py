@@ -1,4 +1,4 @@
-"""Batch scoring on a Dask cluster: the local engine, run by the cluster's workers.
+"""Batch scoring on a Dask cluster: the inference pipeline, run by the cluster's workers.
 
 ``salt.score_folder(root, out, client=client)`` (or ``salt score ROOT -o OUT
 --scheduler ADDRESS``) scores a photo folder on an existing `Dask
@@ -13,9 +13,9 @@
   ``run.json``.
 * **Each worker** loads the model once per process (weights shipped from the
   client once, their SHA256 checked against the client's) and builds its
-  backend once, then runs the local pipeline (:mod:`salt.engine`) on its tasks:
+  backend once, then runs the local pipeline (:mod:`salt.inference.pipeline`) on its tasks:
   it reads the photos itself (local paths on shared storage, or fsspec URLs such
-  as ``s3://``; see :mod:`salt.storage`), so photo bytes never pass through the
+  as ``s3://``; see :mod:`salt.io.storage`), so photo bytes never pass through the
   client.
 
 Fault tolerance
@@ -52,14 +52,21 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from distributed import WorkerPlugin
 
 from salt.errors import BadValueError, ModelError, SaltError
-
-if TYPE_CHECKING:
-    from salt.engine import Emit, _Job, _Options, _Timer
+from salt.inference.pipeline import (
+    Emit,
+    Job,
+    Options,
+    Pipeline,
+    RunStats,
+    Timer,
+    error_row,
+    failed_entry,
+)
 
 __all__ = ["ClusterStats", "ModelPlugin", "run_on_cluster", "score_chunk"]
 
@@ -77,7 +84,7 @@ class ModelPlugin(WorkerPlugin):
     The scheduler keeps the plugin and sets it up on each worker that joins,
     including one that replaces a worker which died, so a model is never lost with
     a worker (scattered data would be). The model travels pickled and is unpickled
-    in :meth:`setup`, after torchvision is made importable (``salt._torch_compat``); the
+    in :meth:`setup`, after torchvision is made importable (``salt.model.torch_compat``); the
     worker's first task checks its weights and builds its backend.
     """
 
@@ -87,7 +94,7 @@ class ModelPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         """Unpickle the model into this worker process (once per process)."""
-        from salt._torch_compat import ensure_torchvision_importable
+        from salt.model.torch_compat import ensure_torchvision_importable
 
         ensure_torchvision_importable()  # before unpickling imports smp -> timm -> torchvision
 
@@ -95,28 +102,8 @@ class ModelPlugin(WorkerPlugin):
             _RECEIVED[self.weights] = pickle.loads(self.payload)
 
 
-@dataclasses.dataclass(frozen=True)
-class ClusterStats:
-    """What a cluster run reports back to :func:`salt.score_folder`.
-
-    Attributes
-    ----------
-    reused : int
-        Visits reused from the journal.
-    photos_scored : int
-        Photos run through the network.
-    backend : dict
-        ``name``, ``device`` and ``versions`` of the workers' backend.
-    cluster : dict
-        For ``run.json``: scheduler address, workers and their threads, tasks
-        submitted and re-submitted, visits each worker scored, model set-up
-        seconds per worker.
-    """
-
-    reused: int
-    photos_scored: int
-    backend: dict[str, Any]
-    cluster: dict[str, Any]
+#: What :func:`run_on_cluster` returns (its ``cluster`` filled).
+ClusterStats = RunStats
 
 
 def _worker_threads() -> int:
@@ -126,7 +113,7 @@ def _worker_threads() -> int:
         worker: Any = get_worker()
         return int(worker.state.nthreads)
     except (ImportError, ValueError):  # not running on a Dask worker
-        from salt.backends import default_threads
+        from salt.model.backends import default_threads
 
         return default_threads()
 
@@ -146,8 +133,8 @@ def _runtime(weights: str, backend: str, device: str) -> tuple[Any, Any, threadi
             )
         import torch
 
-        from salt.backends import make_backend, resolve_device
-        from salt.model import weights_sha256
+        from salt.model.backends import make_backend, resolve_device
+        from salt.model.registry import weights_sha256
 
         actual = weights_sha256(model.network)
         if actual != weights:
@@ -186,25 +173,25 @@ def _address() -> str:
 
 
 def score_chunk(
-    jobs: Sequence[_Job],
+    jobs: Sequence[Job],
     weights: str,
     backend: str,
     device: str,
-    options: _Options,
+    options: Options,
     previous: Mapping[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """Score a few visits on a worker (the task that :func:`run_on_cluster` submits).
 
     Parameters
     ----------
-    jobs : sequence of salt.engine._Job
+    jobs : sequence of salt.inference.pipeline.Job
         The visits.
     weights : str
         :func:`salt.model.weights_sha256` of the client's model, which
         :class:`ModelPlugin` delivered to this worker; checked here.
     backend, device : str
         Backend name (resolved), device (``"auto"`` resolved here).
-    options : salt.engine._Options
+    options : salt.inference.pipeline.Options
         Pipeline options of the run.
     previous : Mapping
         Journal entries of these visits from an earlier run (resume).
@@ -216,8 +203,6 @@ def score_chunk(
         emits them); ``seconds`` per stage; ``reused``; ``photos``; ``worker``;
         ``backend``; ``setup_seconds``.
     """
-    from salt.engine import _Pipeline, _Timer
-
     model, be, lock, setup = _runtime(weights, backend, device)
     results: list[tuple[dict[str, Any], dict[str, bytes], bool]] = []
 
@@ -232,8 +217,8 @@ def score_chunk(
         writers=min(options.writers, threads),
         prefetch=max(1, len(jobs)),
     )
-    timer = _Timer()
-    pipeline = _Pipeline(
+    timer = Timer()
+    pipeline = Pipeline(
         model=model,
         backend=infer,
         options=opts,
@@ -255,17 +240,17 @@ def score_chunk(
 
 def run_on_cluster(
     client: Any,
-    jobs: Sequence[_Job],
+    jobs: Sequence[Job],
     *,
     model: Any,
     backend: str,
     device: str,
-    options: _Options,
+    options: Options,
     previous: Mapping[str, dict[str, Any]],
-    timer: _Timer,
+    timer: Timer,
     emit: Emit,
     chunk_visits: int = 4,
-) -> ClusterStats:
+) -> RunStats:
     """Score ``jobs`` on the cluster behind ``client``; hand each visit to ``emit`` once.
 
     Called by :func:`salt.score_folder` with ``client=``; see the module notes.
@@ -280,8 +265,7 @@ def run_on_cluster(
     """
     from distributed import KilledWorker, as_completed
 
-    from salt.engine import _error, _failed_entry
-    from salt.model import weights_sha256
+    from salt.model.registry import weights_sha256
 
     if chunk_visits < 1:
         raise BadValueError(f"chunk_visits must be >= 1, got {chunk_visits}")
@@ -315,13 +299,13 @@ def run_on_cluster(
             window.update(size=max(2, 2 * sum(current.values())), at=time.monotonic())
         return int(window["size"])
 
-    todo: deque[list[_Job]] = deque(
+    todo: deque[list[Job]] = deque(
         list(jobs[i : i + chunk_visits]) for i in range(0, len(jobs), chunk_visits)
     )
     # chunks whose worker died are split into single visits, run one at a time so that a
     # visit which kills workers takes no other visit with it
-    quarantine: deque[list[_Job]] = deque()
-    in_flight: dict[str, tuple[Any, list[_Job], bool]] = {}
+    quarantine: deque[list[Job]] = deque()
+    in_flight: dict[str, tuple[Any, list[Job], bool]] = {}
     seen: set[int] = set()
     queue = as_completed()
     stats: dict[str, Any] = {
@@ -335,7 +319,7 @@ def run_on_cluster(
     }
     backend_info: dict[str, Any] = {"name": backend, "device": device, "versions": {}}
 
-    def submit(chunk: list[_Job], isolated: bool = False) -> None:
+    def submit(chunk: list[Job], isolated: bool = False) -> None:
         prev = {j.visit_id: previous[j.visit_id] for j in chunk if j.visit_id in previous}
         future = client.submit(
             score_chunk,
@@ -374,14 +358,14 @@ def run_on_cluster(
                     stats["died"] += 1
                     if job.index not in seen:
                         seen.add(job.index)
-                        err = _error(
+                        err = error_row(
                             f"visit {job.visit_id}: a cluster worker died each time it scored "
                             f"this visit ({exc}); see the workers' logs",
                             subject=job.subject,
                             visit=job.visit,
                             error_type="WorkerDied",
                         )
-                        emit(_failed_entry(job, err, model, options), {}, False)
+                        emit(failed_entry(job, err, model, options), {}, False)
                 top_up()
                 continue
             finally:
@@ -406,7 +390,7 @@ def run_on_cluster(
     finally:
         with contextlib.suppress(Exception):  # the cluster may be gone already
             client.unregister_worker_plugin(plugin_name)
-    return ClusterStats(
+    return RunStats(
         reused=stats["reused"],
         photos_scored=stats["photos"],
         backend=backend_info,

@@ -15,7 +15,7 @@ still the visit's top photo, and fails clearly when it is read). Hidden entries
 :attr:`Visit.ignored` or logged, never silently dropped.
 
 The root may be a local path, a ``file://`` URL or any fsspec URL (``s3://``,
-``gs://``, ``memory://``; see :mod:`salt.storage`). Local roots give
+``gs://``, ``memory://``; see :mod:`salt.io.storage`). Local roots give
 :class:`pathlib.Path` photo locations, other URLs give URL strings such as
 ``"s3://bucket/study/P1/week0/top.jpg"``; the rules are the same for both.
 """
@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from salt.errors import DuplicateViewError, InputFileError
-from salt.storage import PhotoPath, as_local, join, list_folder
+from salt.io.storage import PhotoPath, as_local, join, list_folder
 from salt.views import VIEW_ALIASES, VIEWS
 
 __all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "natural_key", "parse_flat_name"]
@@ -162,7 +162,7 @@ _Entry = tuple[str, bool, PhotoPath]
 
 
 def _list(folder: PhotoPath, shown: object, what: str) -> list[_Entry]:
-    """:func:`salt.storage.list_folder`, with failures as :class:`InputFileError`."""
+    """:func:`salt.io.storage.list_folder`, with failures as :class:`InputFileError`."""
     try:
         return list_folder(folder)
     except InputFileError:
@@ -190,7 +190,7 @@ def discover_visits(
     root : str or Path
         Folder holding ``<subject>/<visit>/<view>.<ext>`` and/or
         ``<subject>_<visit>_<view>.<ext>`` entries: a local path, a ``file://`` URL
-        or an fsspec URL such as ``"s3://bucket/study"`` (see :mod:`salt.storage`).
+        or an fsspec URL such as ``"s3://bucket/study"`` (see :mod:`salt.io.storage`).
     on_duplicate : {"raise", "record"}, default "raise"
         What to do when a visit has two photos of one view: raise
         :class:`salt.DuplicateViewError` naming both files, or record them in
@@ -209,7 +209,7 @@ def discover_visits(
     InputFileError
         If ``root`` does not exist, is not a folder, cannot be listed, holds no photo
         of any view, or is a URL whose file system is not installed
-        (:class:`salt.storage.UnsupportedURLError`).
+        (:class:`salt.io.storage.UnsupportedURLError`).
     DuplicateViewError
         If a view has two photos and ``on_duplicate="raise"``.
     """

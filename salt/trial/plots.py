@@ -16,9 +16,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from salt.agreement import bland_altman
-from salt.endpoints import endpoints
 from salt.errors import BadValueError
+from salt.trial.agreement import bland_altman
+from salt.trial.endpoints import endpoints
 from salt.views import VIEWS
 
 __all__ = [
@@ -166,7 +166,7 @@ def response_plot(
     Parameters
     ----------
     rates : pandas.DataFrame
-        Output of :func:`salt.trial.response_rates` (columns ``endpoint``,
+        Output of :func:`salt.trial.response.response_rates` (columns ``endpoint``,
         ``week``, ``rate``, ``ci_low``, ``ci_high``).
     percent : bool, default True
         Show rates in percent rather than as proportions.
@@ -184,7 +184,7 @@ def response_plot(
     if not need <= set(rates.columns):
         raise BadValueError(
             f"rates table lacks column(s) {sorted(need - set(rates.columns))}; "
-            "pass the output of salt.trial.response_rates"
+            "pass the output of salt.trial.response.response_rates"
         )
     ax = _axes(ax)
     scale = 100.0 if percent else 1.0

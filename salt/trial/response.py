@@ -40,10 +40,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
-
-from salt.endpoints import ELIGIBILITY_SALT, RESPONSE_ENDPOINTS, TOLERANCE, endpoints
 from salt.errors import BadValueError
+from salt.trial.endpoints import ELIGIBILITY_SALT, RESPONSE_ENDPOINTS, TOLERANCE, endpoints
+from scipy import stats
 
 __all__ = [
     "MISSING_POLICIES",
@@ -231,7 +230,7 @@ def responders(
         The week (value of the ``time`` column) at which response is assessed.
     endpoint : str, default "salt_le_20"
         One of ``salt_le_20``, ``salt_le_10``, ``salt50``, ``salt75``, ``salt90``,
-        ``salt100`` (see :mod:`salt.endpoints`).
+        ``salt100`` (see :mod:`salt.trial.endpoints`).
     missing : {"observed", "locf", "nri"}, default "observed"
         Missing-visit policy (module documentation).
     subject, time, score : str

@@ -312,7 +312,7 @@ def cache_dir() -> Path | None:
 
 def _network_digest(network: torch.nn.Module, input_size: int) -> str:
     """SHA256 of the network's structure, weights, input size and the torch version."""
-    from salt.model import weights_sha256
+    from salt.model.registry import weights_sha256
 
     key = f"{torch.__version__}|{input_size}|{network!r}|{weights_sha256(network)}"
     return hashlib.sha256(key.encode()).hexdigest()

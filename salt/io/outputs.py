@@ -34,9 +34,9 @@ from typing import IO, Any
 
 import pandas as pd
 
-from salt.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from salt.errors import OutputError
-from salt.folders import natural_key
+from salt.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from salt.io.folders import natural_key
 from salt.views import VIEWS
 
 __all__ = [

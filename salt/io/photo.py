@@ -17,7 +17,7 @@ the file and the problem (see the error classes below); no other exception escap
 for a bad file.
 
 The file may be a local path, a ``file://`` URL or an fsspec URL (``s3://``,
-``gs://``, ``memory://``; see :mod:`salt.storage`): a URL's bytes are read through
+``gs://``, ``memory://``; see :mod:`salt.io.storage`): a URL's bytes are read through
 its file system, with the same checks and errors, then decoded exactly like a local
 file's.
 
@@ -56,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salt.errors import BadValueError, InputFileError
-from salt.storage import as_local, url_fs
+from salt.io.storage import as_local, url_fs
 
 __all__ = [
     "MAX_DECODED_PIXELS",
@@ -474,7 +474,7 @@ def load_photo(
     path : str or path-like
         A JPEG, PNG, TIFF, WebP, HEIC/HEIF (or BMP/GIF) file: a local path, a
         ``file://`` URL, or an fsspec URL such as ``"s3://bucket/P1/week0/top.jpg"``
-        (read through fsspec; see :mod:`salt.storage`).
+        (read through fsspec; see :mod:`salt.io.storage`).
     target_side : int, optional
         Smallest short side, in pixels, the caller needs (e.g. the network input
         size). The photo is decoded reduced by the largest factor in (8, 4, 2) that

@@ -1,0 +1,202 @@
+"""Run the inference pipeline in this process, with a model and backend built once.
+
+* :func:`run_local`: the local runner of :func:`salt.score_folder` (the Dask runner
+  is :mod:`salt.inference.cluster`).
+* :class:`Predictor`: a model with its backend, for callers that hold photos rather
+  than a folder (:func:`salt.score_visit`, evaluation). It decodes with
+  :func:`salt.inference.pipeline.decode` and prepares with
+  :func:`salt.inference.pipeline.prepare`, exactly as the pipeline does, so the
+  same photo gives the same class map whichever way it is scored.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salt.inference.pipeline import (
+    Emit,
+    Job,
+    Options,
+    Pipeline,
+    RunStats,
+    Timer,
+    decode,
+    prepare,
+    resolve_model,
+)
+from salt.io.storage import PhotoPath
+
+__all__ = ["Predictor", "run_local", "shared_predictor"]
+
+
+class Predictor:
+    """A model and its inference backend, built once: photos -> class maps.
+
+    Parameters
+    ----------
+    model : SaltModel or str, optional
+        The model, or a registered model name or folder; ``None`` loads ``"default"``.
+    backend : str, default "auto"
+        Inference backend (:mod:`salt.model.backends`), as in :func:`salt.score_folder`.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+
+    Notes
+    -----
+    Thread-safe: calls to :meth:`class_maps` from several threads take turns on the
+    backend. Close it (or use it as a context manager) to free the backend.
+    """
+
+    def __init__(self, model: Any = None, *, backend: str = "auto", device: str = "auto") -> None:
+        from salt.model.backends import make_backend, resolve_backend
+
+        self.model = resolve_model(model)
+        name, dev = resolve_backend(backend, device)
+        self.backend = make_backend(self.model.network, self.input_size, name, device=dev)
+        self._lock = threading.Lock()
+
+    @property
+    def input_size(self) -> int:
+        """Side S of the square network input, pixels."""
+        return int(self.model.config.input_size)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """``name``, ``device`` and ``versions`` of the backend (as in ``run.json``)."""
+        return {
+            "name": self.backend.name,
+            "device": self.backend.device,
+            "versions": self.backend.versions,
+        }
+
+    def decode(self, path: PhotoPath, *, min_side: int = 256) -> Any:
+        """Decode a photo file as the pipeline does (:func:`salt.inference.pipeline.decode`)."""
+        return decode(path, self.input_size, min_side)
+
+    def class_maps(
+        self, images: Sequence[npt.NDArray[np.uint8]], *, batch_size: int = 16
+    ) -> npt.NDArray[np.uint8]:
+        """Class maps of decoded RGB photos.
+
+        Parameters
+        ----------
+        images : sequence of ndarray, each (H, W, 3) uint8 RGB
+            Decoded photos (e.g. ``Photo.rgb``).
+        batch_size : int, default 16
+            Photos per backend call.
+
+        Returns
+        -------
+        ndarray of uint8, shape (N, S, S)
+            0 not scalp, 1 hair, 2 hairless (:mod:`salt.classmap`).
+        """
+        inputs = [prepare(self.model, rgb) for rgb in images]
+        out = []
+        with self._lock:
+            for i in range(0, len(inputs), batch_size):
+                out.append(np.asarray(self.backend(np.stack(inputs[i : i + batch_size]))))
+        size = self.input_size
+        return np.concatenate(out) if out else np.empty((0, size, size), np.uint8)
+
+    def close(self) -> None:
+        """Free the backend."""
+        self.backend.close()
+
+    def __enter__(self) -> Predictor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+#: Predictors kept for :func:`shared_predictor`, least recently used first.
+_SHARED: collections.OrderedDict[tuple[Any, str, str], Predictor] = collections.OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 4
+
+
+def shared_predictor(
+    model: Any = None, *, backend: str = "auto", device: str = "auto"
+) -> Predictor:
+    """Return a :class:`Predictor` for this model, backend and device, built on first use.
+
+    Used by :func:`salt.score_visit` so that scoring visit after visit builds the
+    backend once. A model object is keyed by identity (the cached predictor holds it,
+    so the identity is not reused); a name or path by its text. At most four
+    predictors are kept; the least recently used is closed.
+    """
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model_key: Any = ("name", os.fspath(model) if model is not None else "default")
+    else:
+        model_key = ("object", id(model))
+    key = (model_key, backend, device)
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is not None:
+            _SHARED.move_to_end(key)
+            return found
+        predictor = Predictor(model, backend=backend, device=device)
+        _SHARED[key] = predictor
+        while len(_SHARED) > _SHARED_MAX:
+            _, old = _SHARED.popitem(last=False)
+            old.close()
+        return predictor
+
+
+def run_local(
+    jobs: Sequence[Job],
+    *,
+    model: Any,
+    backend: str,
+    device: str,
+    options: Options,
+    previous: Mapping[str, dict[str, Any]],
+    timer: Timer,
+    emit: Emit,
+) -> RunStats:
+    """Score ``jobs`` in this process; hand each finished visit to ``emit``.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        The visits, in order.
+    model : SaltModel
+    backend, device : str
+        Resolved backend name and device (:func:`salt.model.backends.resolve_backend`).
+    options : Options
+        Pipeline options of the run.
+    previous : Mapping
+        Journal entries of an earlier run, by visit id (resume).
+    timer : Timer
+        Receives seconds per stage (``backend_setup`` included).
+    emit : Emit
+        Receives each finished visit.
+
+    Returns
+    -------
+    RunStats
+    """
+    from salt.model.backends import make_backend
+
+    t = time.perf_counter()
+    be = make_backend(model.network, int(model.config.input_size), backend, device=device)
+    timer.add("backend_setup", time.perf_counter() - t)
+    pipeline = Pipeline(
+        model=model, backend=be, options=options, previous=previous, timer=timer, emit=emit
+    )
+    try:
+        pipeline.run(jobs)
+    finally:
+        be.close()
+    return RunStats(
+        reused=pipeline.reused,
+        photos_scored=pipeline.photos_scored,
+        backend={"name": be.name, "device": be.device, "versions": be.versions},
+    )
