@@ -31,11 +31,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "salt.commands.finetune",
     "salt.commands.evaluate",
     "salt.commands.score",
+    "salt.commands.pseudo_label",
 )
 
 
 def _command_name(module: str) -> str:
-    return module.rsplit(".", 1)[-1]
+    return module.rsplit(".", 1)[-1].replace("_", "-")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

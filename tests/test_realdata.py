@@ -256,3 +256,29 @@ def test_read_ratings_names_the_problem(tmp_path: Path) -> None:
         read_ratings(root)
     with pytest.raises(InputFileError, match="not found"):
         read_ratings(tmp_path / "nowhere")
+
+
+# -------------------------------------------------------------- teachers on a real photo
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "teachers" / "mediapipe").is_dir(), reason="teacher models not available"
+)
+def test_teachers_label_a_full_head_of_hair_as_hair(tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert")
+    from salt.io.photo import load_photo
+    from salt.training.teachers import Teachers
+
+    # person 1's top view: both raters saw full hair (0 and 3 %)
+    rgb = load_photo(SHARED / "scalp-views" / "images" / "1-Top-Down.jpg").rgb
+    pl = Teachers(SHARED).label(rgb, "top", "no")
+    assert pl.label.shape == rgb.shape[:2]
+    assert set(np.unique(pl.label)) <= {0, 1, 2, 255}
+    hair, hairless = (pl.label == 1).sum(), (pl.label == 2).sum()
+    assert hair > 5 * hairless
+    # the same photo turned a quarter: labels turn with it
+    turned = Teachers(SHARED).label(np.ascontiguousarray(np.rot90(rgb)), "top", "90")
+    assert turned.rotation in (1, 3)
+    assert (turned.label == 1).sum() > 5 * (turned.label == 2).sum()
