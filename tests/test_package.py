@@ -98,3 +98,23 @@ def test_unpacked_wheel_loads_and_scores_outside_the_checkout(site: Path, tmp_pa
         (row,) = list(csv.DictReader(fh))
     assert 0.0 <= float(row["salt"]) <= 100.0
     assert row["model_sha256"] == out[2]
+
+
+def test_a_missing_optional_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    import salt
+
+    real = importlib.import_module
+
+    def without_scipy(name: str, package: str | None = None) -> object:
+        if name == "salt.trial.agreement":
+            raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
+        return real(name, package)
+
+    monkeypatch.setattr(salt.importlib, "import_module", without_scipy)
+    monkeypatch.delitem(vars(salt), "icc", raising=False)
+    with pytest.raises(
+        ModuleNotFoundError, match=r"salt\.icc needs scipy.*pip install 'salt\[trial\]'"
+    ):
+        salt.icc  # noqa: B018
