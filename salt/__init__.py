@@ -70,6 +70,16 @@ _LAZY: dict[str, tuple[str, str]] = {
     "write_longitudinal": ("salt.synth", "write_longitudinal"),
 }
 
+# Optional libraries and the extra that installs each (pyproject.toml).
+_EXTRAS: dict[str, str] = {
+    "scipy": "trial",
+    "sklearn": "trial",
+    "matplotlib": "trial",
+    "onnxruntime": "onnx",
+    "distributed": "distributed",
+    "dask": "distributed",
+}
+
 __all__ = [
     "__version__",
     "VIEWS",
@@ -100,7 +110,16 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'salt' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
+    try:
+        value = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        raise ModuleNotFoundError(
+            f"salt.{name} needs {exc.name}, which is not installed: pip install 'salt[{extra}]'",
+            name=exc.name,
+        ) from exc
     globals()[name] = value
     return value
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from salt.errors import BadValueError
 from salt.trial.agreement import agreement_summary, band_kappa, bland_altman, icc
 
@@ -141,10 +142,10 @@ def test_band_kappa_by_hand() -> None:
         band_kappa([30, 31], [32, 33])
 
 
-def test_band_kappa_rounds_like_severity_band() -> None:
-    # 24.4 is S1 and 24.5 is S2 (half-up rounding): one disagreement of one band
-    assert band_kappa([0, 24.4, 80], [0, 24.5, 80], weights=None) < 1.0
-    assert band_kappa([0, 24.4, 80], [0, 24.0, 80], weights=None) == 1.0
+def test_band_kappa_bands_like_severity_band() -> None:
+    # 24.9 is S1 and 25.0 is S2 (unrounded score): one disagreement of one band
+    assert band_kappa([0, 24.9, 80], [0, 25.0, 80], weights=None) < 1.0
+    assert band_kappa([0, 24.9, 80], [0, 24.0, 80], weights=None) == 1.0
 
 
 def test_agreement_summary_keys_and_values() -> None:

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from salt.cli import main
 from salt.errors import BadValueError
+from salt.scoring import aa_iga, severity_band
 from salt.trial.endpoints import ENDPOINT_COLUMNS, endpoints
 
 REPO = Path(__file__).resolve().parents[1]
@@ -407,3 +409,35 @@ def test_example_table_is_reproducible_and_scores(tmp_path: Path) -> None:
     assert len(result) == 41  # 6 subjects x 7 visits, P04 missed week 16
     assert result.loc[(result.subject == "P01") & (result.week == 36), "salt100"].item()
     assert not result.loc[(result.subject == "P06") & (result.week == 0), "eligible"].item()
+
+
+# Scores that sit on, or a rounding error or a hair away from, every band and endpoint boundary,
+# mixed with any score in [0, 100].
+_BOUNDARIES = [0.0, 10.0, 20.0, 25.0, 50.0, 75.0, 95.0, 96.0, 100.0]
+_NEAR = st.sampled_from(_BOUNDARIES).flatmap(
+    lambda b: st.sampled_from([-0.5, -1e-6, -1e-12, 0.0, 1e-12, 1e-6, 0.5]).map(
+        lambda d: min(100.0, max(0.0, b + d))
+    )
+)
+_SCORES = st.one_of(st.floats(min_value=0.0, max_value=100.0), _NEAR)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_SCORES, min_size=1, max_size=20))
+def test_bands_and_grades_agree_with_endpoint_flags(scores: list[float]) -> None:
+    # One subject per score, each seen once: the flags of endpoints() against the band and grade
+    # of the same unrounded score.
+    table = pd.DataFrame({"subject": range(len(scores)), "week": 0, "salt": scores})
+    out = endpoints(table)
+    for s, le20, eligible in zip(scores, out["salt_le_20"], out["eligible"], strict=True):
+        assert bool(le20) == (aa_iga(s) <= 1), s
+        assert bool(eligible) == (severity_band(s) in {"S3", "S4", "S5"}), s
+        assert bool(eligible) == (aa_iga(s) >= 3), s
+
+
+def test_the_two_cases_that_used_to_disagree() -> None:
+    out = endpoints(pd.DataFrame({"subject": [1, 2], "week": 0, "salt": [20.4, 49.6]}))
+    assert out["salt_le_20"].tolist() == [False, False]
+    assert out["eligible"].tolist() == [False, False]
+    assert aa_iga(20.4) == 2
+    assert severity_band(49.6) == "S2"

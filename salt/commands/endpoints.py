@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from salt.io.atomic import atomic_write
-from salt.trial.endpoints import endpoints
 from salt.errors import BadValueError, InputFileError, OutputError
+from salt.io.atomic import atomic_write
 from salt.scoring import aa_iga, salt_score, severity_band
+from salt.trial.endpoints import endpoints
 from salt.views import VIEWS
 
 __all__ = ["ENGINE_VIEW_COLUMNS", "register", "run", "score_table"]

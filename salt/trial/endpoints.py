@@ -2,7 +2,7 @@
 
 One row per visit (subject, time, SALT). :func:`endpoints` adds, for every row,
 the change from baseline and the response, relapse and eligibility flags that
-alopecia areata trials report (see ``shared/SALT.md``: BRAVE-AA, ALLEGRO):
+alopecia areata trials report (BRAVE-AA, ALLEGRO):
 
 =================  ==========  ==============================================================
 column             dtype       meaning
@@ -40,11 +40,14 @@ subjects. No division by zero ever produces ``inf``.
 
 Thresholds
 ----------
-All thresholds are inclusive except relapse (``> 20``), and comparisons allow a
-tolerance of :data:`TOLERANCE` (1e-9 SALT points or percent) so that a value
-that is exactly at a threshold in decimal arithmetic counts as at the threshold
-despite binary rounding: ``30.1 - 10.1`` is ``20.000000000000004`` in floating
-point but is a rise of exactly 20 points, not a relapse.
+All thresholds are inclusive except relapse (``> 20``). Every comparison goes
+through :func:`salt.scoring.at_most` / :func:`salt.scoring.at_least`, the rule the
+severity bands and AA-IGA grades use too, so the flags and the bands never
+disagree: ``salt_le_20`` is true exactly when AA-IGA <= 1, ``eligible`` exactly
+when the band is S3 or worse. A value within :data:`TOLERANCE` (1e-9 SALT points
+or percent) of a threshold counts as at it: ``30.1 - 10.1`` is
+``20.000000000000004`` in floating point but is a rise of exactly 20 points, not a
+relapse.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from salt.errors import BadValueError
+from salt.scoring import ELIGIBILITY_SALT, RESPONSE_SALT, TOLERANCE, at_least, at_most
 
 __all__ = [
     "ELIGIBILITY_SALT",
@@ -71,19 +75,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Comparison tolerance at thresholds, in SALT points or percent.
-TOLERANCE = 1e-9
-
 #: Relapse: a rise of more than this many SALT points above the reference visit.
 RELAPSE_POINTS = 20.0
-
-#: Eligibility for JAK-inhibitor trials: SALT >= 50 (severe disease).
-ELIGIBILITY_SALT = 50.0
 
 #: Response endpoints: name -> ("absolute", max SALT) or ("relative", min % improvement).
 RESPONSE_ENDPOINTS: Mapping[str, tuple[str, float]] = types.MappingProxyType(
     {
-        "salt_le_20": ("absolute", 20.0),
+        "salt_le_20": ("absolute", RESPONSE_SALT),
         "salt_le_10": ("absolute", 10.0),
         "salt50": ("relative", 50.0),
         "salt75": ("relative", 75.0),
@@ -139,9 +137,9 @@ def _visit_values(
     return values
 
 
-def _flag(condition: pd.Series, defined: pd.Series) -> pd.Series:
-    """Nullable boolean: ``condition`` where ``defined``, else ``<NA>``."""
-    out = pd.Series(condition.to_numpy(dtype=bool), index=condition.index, dtype="boolean")
+def _flag(condition: pd.Series | np.ndarray, defined: pd.Series) -> pd.Series:
+    """Nullable boolean: ``condition`` where ``defined``, else ``<NA>`` (index of ``defined``)."""
+    out = pd.Series(np.asarray(condition, dtype=bool), index=defined.index, dtype="boolean")
     out[~defined.to_numpy(dtype=bool)] = pd.NA
     return out
 
@@ -287,11 +285,12 @@ def endpoints(
     out["pct_change"] = pct
 
     has_score = scores.notna()
+    values = scores.to_numpy(dtype=float)
     for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
         if kind == "absolute":
-            out[name] = _flag(scores <= threshold + TOLERANCE, has_score)
+            out[name] = _flag(at_most(values, threshold), has_score)
         else:
-            out[name] = _flag(pct <= -threshold + TOLERANCE, pct.notna())
+            out[name] = _flag(at_most(pct.to_numpy(dtype=float), -threshold), pct.notna())
 
     # The reference visit's time per row, to restrict relapse to later visits.
     if reference is None and baseline is None:
@@ -305,10 +304,11 @@ def endpoints(
     ref_time = pd.to_numeric(ref_time, errors="coerce")
     after = table[time] > ref_time
     out["reference_salt"] = ref
+    rise = (scores - ref).to_numpy(dtype=float)
     out["relapse"] = _flag(
-        (scores - ref) > RELAPSE_POINTS + TOLERANCE, has_score & ref.notna() & after
+        ~at_most(rise, RELAPSE_POINTS) & ~np.isnan(rise), has_score & ref.notna() & after
     )
-    out["eligible"] = _flag(scores >= ELIGIBILITY_SALT - TOLERANCE, has_score)
+    out["eligible"] = _flag(at_least(values, ELIGIBILITY_SALT), has_score)
     return out
 
 

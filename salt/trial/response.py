@@ -40,9 +40,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from salt.errors import BadValueError
-from salt.trial.endpoints import ELIGIBILITY_SALT, RESPONSE_ENDPOINTS, TOLERANCE, endpoints
 from scipy import stats
+
+from salt.errors import BadValueError
+from salt.scoring import at_least
+from salt.trial.endpoints import ELIGIBILITY_SALT, RESPONSE_ENDPOINTS, endpoints
 
 __all__ = [
     "MISSING_POLICIES",
@@ -599,7 +601,7 @@ def eligibility(
                 subject: sid,
                 "screening_week": float(times[sid]),
                 "screening_salt": float(value),
-                "eligible": pd.NA if math.isnan(value) else bool(value >= threshold - TOLERANCE),
+                "eligible": pd.NA if math.isnan(value) else at_least(float(value), threshold),
             }
         )
     out = pd.DataFrame(rows)
