@@ -89,7 +89,7 @@ def _write_folder(root: Path) -> pd.DataFrame:
 def test_folder_evaluation_with_exact_model_is_perfect(tmp_path: Path) -> None:
     truth = _write_folder(tmp_path / "data")
     model = SaltModel(ColourCoded(), CONFIG, name="exact")
-    result = evaluate_folder(model, tmp_path / "data")
+    result = evaluate_folder(model, tmp_path / "data", backend="torch", min_side=32)
     m = result.metrics
     assert m["n_visits"] == 3
     assert m["salt_mae"] == pytest.approx(0.0, abs=1e-9)
@@ -107,7 +107,7 @@ def test_folder_truth_table_overrides_masks(tmp_path: Path) -> None:
     truth["top"] = truth["top"] + 10.0  # the table says 10 points more on top
     truth.to_csv(tmp_path / "data" / "truth.csv", index=False)
     model = SaltModel(ColourCoded(), CONFIG, name="exact")
-    m = evaluate_folder(model, tmp_path / "data").metrics
+    m = evaluate_folder(model, tmp_path / "data", backend="torch", min_side=32).metrics
     assert m["view_mae"]["top"] == pytest.approx(10.0)
     assert m["salt_bias"] == pytest.approx(-0.4 * 10.0)
 
@@ -124,6 +124,8 @@ def test_cli_evaluate_folder_writes_report(tmp_path: Path) -> None:
     code = main(
         [
             "evaluate",
+            "--min-side",
+            "32",
             "--data",
             str(tmp_path / "data"),
             "--model",

@@ -19,7 +19,6 @@ from salt.training.train import (
     TrainOptions,
     augment,
     find_labelled_pairs,
-    percents_from_classmap,
     segmentation_loss,
     train,
 )
@@ -163,9 +162,3 @@ def test_loss_ignores_unknown_pixels() -> None:
     assert float(segmentation_loss(logits, target, dice_weight=0)) > 5.0
 
 
-def test_percents_from_classmap_by_hand() -> None:
-    cm = np.zeros((4, 4), np.uint8)
-    cm[:2] = 1
-    cm[0, :2] = 2  # 2 hairless of 8 scalp pixels
-    assert percents_from_classmap(cm) == pytest.approx(25.0)
-    assert percents_from_classmap(np.zeros((4, 4), np.uint8)) == 0.0

@@ -44,6 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "per-class IoU, and errors by subtype, skin tone and hair colour."
         ),
     )
+    from salt.model.backends import BACKENDS
+
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", *BACKENDS),
+        help="inference backend, as in `salt score` (default auto: what `salt score` runs)",
+    )
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--min-side", type=int, default=256, help="smallest photo short side, pixels (as score)"
+    )
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--synthetic", type=int, metavar="N", help="N held-out synthetic visits")
     src.add_argument("--data", type=Path, metavar="FOLDER", help="labelled folder to score")
@@ -51,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--real",
         type=Path,
         metavar="FOLDER",
-        help="real-photo check on shared/data/scalp-views (labels.csv + images/): Spearman of "
+        help="real-photo check on a folder of graded photos (labels.csv + images/): Spearman of "
         "predicted top-view loss %% against the uploader's grade",
     )
     parser.add_argument(
@@ -104,11 +116,20 @@ def run(args: argparse.Namespace) -> int:
             salt_uniform=not args.natural,
             workers=args.workers,
             progress=progress,
+            backend=args.backend,
+            device=args.device,
         )
     elif args.real is not None:
         return _run_real(args, model)
     else:
-        result = evaluate_folder(model, args.data, progress=progress)
+        result = evaluate_folder(
+            model,
+            args.data,
+            progress=progress,
+            backend=args.backend,
+            device=args.device,
+            min_side=args.min_side,
+        )
     paths = write_report(result, args.output, model=model, command=["salt", *sys.argv[1:]])
     logger.info("%s\nreport: %s", format_summary(result.metrics), paths["report"])
     return 0

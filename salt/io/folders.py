@@ -18,11 +18,15 @@ The root may be a local path, a ``file://`` URL or any fsspec URL (``s3://``,
 ``gs://``, ``memory://``; see :mod:`salt.io.storage`). Local roots give
 :class:`pathlib.Path` photo locations, other URLs give URL strings such as
 ``"s3://bucket/study/P1/week0/top.jpg"``; the rules are the same for both.
+
+Labelled folders (training and evaluation) hold ``DATA/photos/<rel>/<name>.<ext>`` and
+masks ``DATA/masks/<rel>/<name>.png``; :func:`labelled_photos` is their one reader.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,11 +34,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from salt.errors import DuplicateViewError, InputFileError
+from salt.errors import BadValueError, DuplicateViewError, InputFileError
 from salt.io.storage import PhotoPath, as_local, join, list_folder
-from salt.views import VIEW_ALIASES, VIEWS
+from salt.views import VIEW_ALIASES, VIEWS, normalize_view
 
-__all__ = ["PHOTO_EXTENSIONS", "Visit", "discover_visits", "natural_key", "parse_flat_name"]
+__all__ = [
+    "PHOTO_EXTENSIONS",
+    "LabelledPhoto",
+    "Visit",
+    "discover_visits",
+    "find_labelled_pairs",
+    "labelled_photos",
+    "natural_key",
+    "parse_flat_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -289,3 +302,89 @@ def discover_visits(
         )
     visits.sort(key=lambda v: (natural_key(v.subject), natural_key(v.visit)))
     return visits
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    """A photo of a labelled folder and its mask.
+
+    Attributes
+    ----------
+    photo : Path
+        ``DATA/photos/<rel>/<name>.<ext>``.
+    mask : Path or None
+        ``DATA/masks/<rel>/<name>.png`` when it exists.
+    parts : tuple of str
+        The folders of ``<rel>`` (e.g. ``("P01", "week0")``).
+    """
+
+    photo: Path
+    mask: Path | None
+    parts: tuple[str, ...]
+
+    @property
+    def view(self) -> str | None:
+        """The SALT view named by the file (``top.jpg`` -> ``"top"``), or None."""
+        try:
+            return normalize_view(self.photo.stem)
+        except BadValueError:  # not a view name (e.g. a pseudo-labelled crop)
+            return None
+
+
+def labelled_photos(
+    root: str | os.PathLike[str], *, require_masks: bool = True
+) -> list[LabelledPhoto]:
+    """List the photos of a labelled folder with their masks.
+
+    Parameters
+    ----------
+    root : path
+        Folder with ``photos/`` and (required when ``require_masks``) ``masks/``; a photo
+        ``photos/<rel>/<name>.<ext>`` (an extension of :data:`PHOTO_EXTENSIONS`) pairs
+        with ``masks/<rel>/<name>.png``.
+    require_masks : bool, default True
+        Keep only photos with a mask (those without are logged); False keeps every
+        photo (``mask`` None where there is none).
+
+    Returns
+    -------
+    list of LabelledPhoto
+        In path order.
+
+    Raises
+    ------
+    InputFileError
+        If ``photos/`` (or, with ``require_masks``, ``masks/``) is missing, or no
+        photo (with a mask) is found.
+    """
+    root = Path(root)
+    photos, masks = root / "photos", root / "masks"
+    for sub in (photos, masks) if require_masks else (photos,):
+        if not sub.is_dir():
+            raise InputFileError(
+                f"labelled folder {root} has no {sub.name}/ folder: expected "
+                "photos/<subject>/<visit>/<view>.jpg with masks/<subject>/<visit>/<view>.png"
+            )
+    found, skipped = [], 0
+    for photo in sorted(photos.rglob("*")):
+        if photo.suffix.lower().lstrip(".") not in PHOTO_EXTENSIONS or not photo.is_file():
+            continue
+        rel = photo.relative_to(photos)
+        mask: Path | None = (masks / rel).with_suffix(".png")
+        if not mask.is_file():  # type: ignore[union-attr]
+            mask = None
+            if require_masks:
+                skipped += 1
+                continue
+        found.append(LabelledPhoto(photo, mask, tuple(rel.parent.parts)))
+    if skipped:
+        log.warning("%s: %d photos have no mask and are skipped", root, skipped)
+    if not found:
+        what = "photo with a matching mask under masks/" if require_masks else "photo"
+        raise InputFileError(f"labelled folder {root} has no {what}")
+    return found
+
+
+def find_labelled_pairs(root: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
+    """List the (photo, mask) pairs of a labelled folder (:func:`labelled_photos`)."""
+    return [(p.photo, p.mask) for p in labelled_photos(root) if p.mask is not None]

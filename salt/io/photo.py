@@ -70,6 +70,7 @@ __all__ = [
     "Photo",
     "PhotoNotFoundError",
     "UnreadableFileError",
+    "load_mask",
     "load_photo",
     "photo_from_array",
 ]
@@ -658,3 +659,34 @@ def photo_from_array(rgb: npt.ArrayLike, *, name: str) -> Photo:
     digest.update(arr.tobytes())
     h, w = arr.shape[:2]
     return Photo(arr, str(name), digest.hexdigest(), (int(w), int(h)), 1, 1, "array")
+
+
+def load_mask(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
+    """Read a class mask PNG (the mask convention of :mod:`salt.classmap`).
+
+    Parameters
+    ----------
+    path : path-like
+        A single-channel uint8 PNG with values 0 (not scalp), 1 (hair), 2 (hairless)
+        and 255 (unknown).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, is not single-channel uint8, or holds other values.
+    """
+    import cv2
+
+    lab = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if lab is None or lab.ndim != 2 or lab.dtype != np.uint8:
+        raise InputFileError(f"mask {path} must be a single-channel uint8 PNG")
+    bad = ~np.isin(lab, (0, 1, 2, 255))
+    if bad.any():
+        raise InputFileError(
+            f"mask {path} holds values other than 0, 1, 2, 255 (e.g. {lab[bad][0]})"
+        )
+    return np.asarray(lab, np.uint8)

@@ -5,7 +5,7 @@ colour, length and curl, a hair-loss map of a subtype), places the four SALT
 cameras, ray casts the head, labels every pixel (0 not scalp, 1 scalp with
 terminal hair, 2 hairless scalp), paints skin, hair strands and background, and
 applies camera effects. The truth (per-view percentages and SALT) is computed
-from the rendered labels with :func:`salt.view_loss_percent` and
+from the rendered labels with :func:`salt.classmap.view_percent` and
 :func:`salt.salt_score`, so it agrees with the masks exactly.
 
 Randomness comes from three streams derived from the seed: one for the subject
@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from salt.classmap import view_percent
 from salt.errors import BadValueError
-from salt.scoring import salt_score, view_loss_percent
+from salt.scoring import salt_score
 from salt.synth.appearance import (
     HAIR_COLOURS,
     SKIN_TONES,
@@ -1010,7 +1011,13 @@ def render_subject(
         if k:  # a phone held sideways or upside down
             photos[view] = np.ascontiguousarray(np.rot90(photos[view], k))
             labels[view] = np.ascontiguousarray(np.rot90(labels[view], k))
-    percents = {v: view_loss_percent(labels[v] > 0, labels[v] == 2) for v in VIEWS}
+    # the one rule from a class map to a view's % (salt.classmap), as the engine uses
+    percents: dict[str, float] = {}
+    for v in VIEWS:
+        pct = view_percent(labels[v])
+        if pct is None:  # every rendered view shows scalp; a bug if not
+            raise BadValueError(f"seed {seed}: the rendered {v} view shows no scalp")
+        percents[v] = pct
     score = salt_score(percents)
     params: dict[str, Any] = {
         "seed": int(seed),

@@ -12,13 +12,18 @@ Two sources of truth:
   subtype, skin_tone, hair_colour]). Per-view truth comes from ``truth.csv`` when
   it has the view columns, else from the masks.
 
-Predicted per-view loss % = hairless / (hair + hairless) pixels of the class map
-at the network resolution, through :func:`salt.view_loss_percent` (a view where
-no scalp is found counts as 0 %). Segmentation IoU is computed at the network
-resolution against the truth mask resized with nearest-neighbour.
+What is measured is what ``salt score`` gives: photo files are decoded by the
+engine's decoder (:func:`salt.inference.pipeline.decode`), run through the same
+backend (``backend``/``device``, default ``"auto"`` as in :func:`salt.score_folder`;
+:class:`salt.inference.local.Predictor`), and each view's loss % comes from
+:func:`salt.classmap.view_percent`, the engine's rule: a view where no scalp is
+found has no %, and its visit no SALT (counted in ``n_failed_visits``, left out of
+the SALT metrics). Truth % from masks uses the same function. Segmentation IoU is
+computed at the network resolution against the truth mask resized with
+nearest-neighbour.
 
-The report (:func:`write_report`) is ``report.json`` (all metrics, the targets of
-issue 5 with pass/fail, model name and SHA256, data source, command),
+The report (:func:`write_report`) is ``report.json`` (all metrics, the accuracy
+targets (:data:`TARGETS`) with pass/fail, model name and SHA256, data source, command),
 ``visits.csv`` (one row per visit: truth and prediction per view and SALT,
 subtype, skin tone, hair colour) and ``groups.csv`` (n, MAE and bias per subtype,
 skin tone and hair colour).
@@ -41,17 +46,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from salt.errors import BadValueError, InputFileError, SaltError
+
+from salt.classmap import IGNORE_INDEX, view_percent
+from salt.errors import BadValueError, InputFileError
+from salt.inference.local import Predictor
 from salt.io.atomic import atomic_write_bytes
+from salt.io.folders import labelled_photos
+from salt.io.photo import load_mask, load_photo
 from salt.model import SaltModel
 from salt.scoring import aa_iga, salt_score, severity_band
-from salt.training.train import (
-    HELDOUT_SEED_START,
-    IGNORE_INDEX,
-    find_labelled_pairs,
-    percents_from_classmap,
-)
-from salt.views import VIEWS, normalize_view
+from salt.training.train import HELDOUT_SEED_START
+from salt.views import VIEWS
 
 __all__ = [
     "GROUP_COLUMNS",
@@ -71,7 +76,8 @@ GROUP_COLUMNS: tuple[str, ...] = ("subtype", "skin_tone", "hair_colour")
 #: Smallest group whose MAE is held to the "no group over twice the overall MAE" target.
 MIN_GROUP_N = 10
 
-#: Targets of issue 5, measured on >= 200 held-out synthetic visits: (metric, comparison, value).
+#: Accuracy targets of the shipped model, measured on >= 200 held-out synthetic visits:
+#: (metric, comparison, value).
 TARGETS: tuple[tuple[str, str, float], ...] = (
     ("salt_mae", "<=", 3.0),
     ("abs_salt_bias", "<=", 1.0),
@@ -99,7 +105,7 @@ class EvalResult:
 @dataclasses.dataclass
 class _Item:
     visit_id: str
-    photos: dict[str, npt.NDArray[np.uint8]]
+    photos: Mapping[str, npt.NDArray[np.uint8] | Path]  # arrays (rendered) or files
     labels: dict[str, npt.NDArray[np.uint8]] | None
     truth: dict[str, float]
     meta: dict[str, Any]
@@ -131,46 +137,16 @@ def _synthetic_items(
         yield from pool.map(_render_item, jobs, chunksize=2)
 
 
-def _read_rgb(path: Path) -> npt.NDArray[np.uint8]:
-    try:
-        from salt.io.photo import load_photo
-    except ImportError:  # pragma: no cover - photo module always present in releases
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise InputFileError(f"cannot decode photo {path}") from None
-        return np.ascontiguousarray(bgr[..., ::-1])
-    return load_photo(path, min_side=32).rgb
-
-
 def _folder_items(root: Path) -> tuple[list[_Item], list[str]]:
-    """Visits of a labelled folder; returns (items, problems)."""
+    """Visits of a labelled folder (:func:`salt.io.folders.labelled_photos`); (items, problems)."""
     truth_table = None
     if (root / "truth.csv").is_file():
         truth_table = pd.read_csv(root / "truth.csv", dtype={"subject": str, "visit": str})
         truth_table = truth_table.set_index(["subject", "visit"])
-    photos_dir = root / "photos"
-    if not photos_dir.is_dir():
-        raise InputFileError(f"labelled folder {root} has no photos/ folder")
-    have_masks = (root / "masks").is_dir()
-    pairs: dict[Path, Path | None] = {}
-    if have_masks:
-        pairs.update(dict(find_labelled_pairs(root)))
-    groups: dict[tuple[str, ...], dict[str, Path]] = {}
-    for photo in sorted(photos_dir.rglob("*")):
-        if not photo.is_file() or photo.suffix.lower() not in (
-            ".jpg",
-            ".jpeg",
-            ".png",
-            ".tif",
-            ".tiff",
-        ):
-            continue
-        rel = photo.relative_to(photos_dir)
-        try:
-            view = normalize_view(photo.stem)
-        except SaltError:  # not a view name (e.g. a notes file): skip
-            continue
-        groups.setdefault(tuple(rel.parent.parts), {})[view] = photo
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for item in labelled_photos(root, require_masks=False):
+        if item.view is not None:  # other files (e.g. notes) are not photos of a view
+            groups.setdefault(item.parts, {})[item.view] = item
     items, problems = [], []
     for key, views in sorted(groups.items()):
         visit_id = "/".join(key)
@@ -178,37 +154,30 @@ def _folder_items(root: Path) -> tuple[list[_Item], list[str]]:
         if missing:
             problems.append(f"{visit_id}: missing views {missing}")
             continue
-        photos = {v: _read_rgb(views[v]) for v in VIEWS}
         labels = None
-        if all(pairs.get(views[v]) for v in VIEWS):
-            labels = {}
-            for v in VIEWS:
-                lab = cv2.imread(str(pairs[views[v]]), cv2.IMREAD_UNCHANGED)
-                if lab is None or lab.ndim != 2:
-                    raise InputFileError(f"mask {pairs[views[v]]} is not a single-channel PNG")
-                labels[v] = np.asarray(lab, np.uint8)
-        truth: dict[str, float] = {}
-        meta: dict[str, Any] = {}
+        if all(views[v].mask is not None for v in VIEWS):
+            labels = {v: load_mask(views[v].mask) for v in VIEWS}
         row = None
         if truth_table is not None and len(key) >= 2 and (key[-2], key[-1]) in truth_table.index:
             row = truth_table.loc[(key[-2], key[-1])]
+        meta = {c: row[c] for c in GROUP_COLUMNS if c in row.index} if row is not None else {}
+        truth: dict[str, float] = {}
         if row is not None and all(v in row.index for v in VIEWS):
             truth = {v: float(row[v]) for v in VIEWS}
-            meta = {c: row[c] for c in GROUP_COLUMNS if c in row.index}
         elif labels is not None:
-            for v in VIEWS:
-                lab = labels[v]
-                truth[v] = percents_from_classmap(
-                    np.where(lab == IGNORE_INDEX, 0, lab).astype(np.uint8)
-                )
-            if row is not None:
-                meta = {c: row[c] for c in GROUP_COLUMNS if c in row.index}
+            from_masks = {v: view_percent(labels[v]) for v in VIEWS}
+            empty = [v for v, pct in from_masks.items() if pct is None]
+            if empty:
+                problems.append(f"{visit_id}: truth masks of {empty} show no scalp; skipped")
+                continue
+            truth = {v: float(pct) for v, pct in from_masks.items() if pct is not None}
         else:
             problems.append(f"{visit_id}: no masks and no truth.csv row; skipped")
             continue
         truth["salt"] = (
             float(row["salt"]) if row is not None and "salt" in row.index else salt_score(truth)
         )
+        photos = {v: views[v].photo for v in VIEWS}
         items.append(_Item(visit_id, photos, labels, truth, meta))
     return items, problems
 
@@ -225,10 +194,11 @@ def _confusion(
 
 
 def _score_items(
-    model: SaltModel, items: Iterable[_Item], *, progress: bool = False
+    predictor: Predictor, items: Iterable[_Item], *, min_side: int = 256, progress: bool = False
 ) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
-    n_cls = len(model.config.classes)
-    size = model.config.input_size
+    """Score visits as ``salt score`` does; per-visit rows and the pooled confusion matrix."""
+    n_cls = len(predictor.model.config.classes)
+    size = predictor.input_size
     conf = np.zeros((n_cls, n_cls), np.int64)
     rows = []
     bar = None
@@ -237,8 +207,12 @@ def _score_items(
 
         bar = tqdm(unit="visit", file=sys.stderr)
     for item in items:
-        pred = model.predict([item.photos[v] for v in VIEWS])
-        pcts = {v: percents_from_classmap(pred[i]) for i, v in enumerate(VIEWS)}
+        rgbs = [
+            predictor.decode(ph, min_side=min_side).rgb if isinstance(ph, Path) else ph
+            for ph in (item.photos[v] for v in VIEWS)
+        ]
+        pred = predictor.class_maps(rgbs)
+        pcts = {v: view_percent(pred[i]) for i, v in enumerate(VIEWS)}
         if item.labels is not None:
             for i, v in enumerate(VIEWS):
                 lab = cv2.resize(item.labels[v], (size, size), interpolation=cv2.INTER_NEAREST)
@@ -246,9 +220,10 @@ def _score_items(
         row: dict[str, Any] = {"visit": item.visit_id, **item.meta}
         for v in VIEWS:
             row[f"true_{v}"] = item.truth[v]
-            row[f"pred_{v}"] = pcts[v]
+            row[f"pred_{v}"] = math.nan if pcts[v] is None else pcts[v]
+        measured = {v: p for v, p in pcts.items() if p is not None}
         row["true_salt"] = item.truth["salt"]
-        row["pred_salt"] = salt_score(pcts)
+        row["pred_salt"] = salt_score(measured) if len(measured) == len(VIEWS) else math.nan
         rows.append(row)
         if bar is not None:
             bar.update()
@@ -260,7 +235,7 @@ def _score_items(
 
 
 def _icc_fallback(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
-    """ICC(2,1) (Shrout & Fleiss 1979) of two raters, used if :mod:`salt.trial.agreement` is absent."""
+    """ICC(2,1) (Shrout & Fleiss 1979) of two raters, if :mod:`salt.trial.agreement` is absent."""
     data = np.column_stack([x, y])
     n, k = data.shape
     grand = data.mean()
@@ -280,14 +255,17 @@ def summarize(
     ----------
     visits : pandas.DataFrame
         Columns ``true_salt``, ``pred_salt``, ``true_<view>``, ``pred_<view>``
-        (percent, 0-100) and optionally the :data:`GROUP_COLUMNS`.
+        (percent, 0-100) and optionally the :data:`GROUP_COLUMNS`. A visit whose
+        ``pred_salt`` is NaN (a view without scalp) counts in ``n_failed_visits``
+        and is left out of every other metric.
     confusion : ndarray, (C, C) int64, optional
         Pixel confusion matrix (rows truth, columns prediction).
 
     Returns
     -------
     dict
-        ``n_visits``; ``salt_mae``, ``salt_rmse``, ``salt_bias`` (pred - truth),
+        ``n_visits``, ``n_failed_visits``; ``salt_mae``, ``salt_rmse``, ``salt_bias``
+        (pred - truth),
         ``abs_salt_bias``, ``salt_p95_abs_error`` in SALT points; ``view_mae``
         (percent, per view and ``all``); ``icc21`` (two-way random, absolute
         agreement, single measure) with its 95 % CI when :mod:`salt.trial.agreement` is
@@ -297,10 +275,14 @@ def summarize(
         column and value: n, mae, bias); ``worst_group_mae_ratio`` over groups
         of at least :data:`MIN_GROUP_N` visits; ``targets`` with pass/fail.
     """
+    failed = visits["pred_salt"].isna()
+    out: dict[str, Any] = {"n_visits": len(visits), "n_failed_visits": int(failed.sum())}
+    visits = visits[~failed]
+    if visits.empty:
+        raise BadValueError("no visit was scored: every visit has a view without scalp")
     t = visits["true_salt"].to_numpy(float)
     p = visits["pred_salt"].to_numpy(float)
     err = p - t
-    out: dict[str, Any] = {"n_visits": len(t)}
     out["salt_mae"] = float(np.abs(err).mean())
     out["salt_rmse"] = float(np.sqrt((err**2).mean()))
     out["salt_bias"] = float(err.mean())
@@ -381,6 +363,8 @@ def evaluate_synthetic(
     salt_uniform: bool = True,
     workers: int = 1,
     progress: bool = False,
+    backend: str = "auto",
+    device: str = "auto",
 ) -> EvalResult:
     """Score held-out synthetic visits and compare with their exact truth.
 
@@ -390,7 +374,8 @@ def evaluate_synthetic(
     n_visits : int
         Number of visits, seeds ``seed_start .. seed_start + n_visits - 1``.
     seed_start : int
-        First seed; the default :data:`salt.training.train.HELDOUT_SEED_START` is never used in training.
+        First seed; the default :data:`salt.training.train.HELDOUT_SEED_START` is never
+        used in training.
     size : int
         Side of the rendered photos in pixels (resized to the network input).
     salt_uniform : bool
@@ -400,6 +385,9 @@ def evaluate_synthetic(
         Rendering processes beside the scoring one (0: render in this process).
     progress : bool
         Show a progress bar on stderr.
+    backend, device : str
+        Inference backend and device, as in :func:`salt.score_folder` (default
+        ``"auto"``: what ``salt score`` runs).
 
     Returns
     -------
@@ -416,21 +404,33 @@ def evaluate_synthetic(
         )
     t0 = time.monotonic()
     items = _synthetic_items(n_visits, seed_start, size, salt_uniform, workers)
-    visits, conf = _score_items(model, items, progress=progress)
+    with Predictor(model, backend=backend, device=device) as predictor:
+        visits, conf = _score_items(predictor, items, progress=progress)
     source = {
         "kind": "synthetic",
         "seeds": [seed_start, seed_start + n_visits - 1],
         "photo_size": size,
         "salt_uniform": salt_uniform,
+        "backend": predictor.info,
         "seconds": round(time.monotonic() - t0, 1),
     }
     return EvalResult(visits, conf, summarize(visits, conf), source)
 
 
 def evaluate_folder(
-    model: SaltModel, folder: str | os.PathLike[str], *, progress: bool = False
+    model: SaltModel,
+    folder: str | os.PathLike[str],
+    *,
+    progress: bool = False,
+    backend: str = "auto",
+    device: str = "auto",
+    min_side: int = 256,
 ) -> EvalResult:
     """Score every complete visit of a labelled folder (masks and/or ``truth.csv``).
+
+    The photos are decoded, run and measured exactly as ``salt score`` does (module
+    notes): same decoder, backend (``backend``, ``device``, default ``"auto"``),
+    ``min_side`` and per-view rule, so the predicted % equal ``salt score``'s.
 
     Raises
     ------
@@ -444,10 +444,12 @@ def evaluate_folder(
         logger.warning("%s", msg)
     if not items:
         raise InputFileError(f"no complete visit with masks or truth.csv rows in {root}")
-    visits, conf = _score_items(model, items, progress=progress)
+    with Predictor(model, backend=backend, device=device) as predictor:
+        visits, conf = _score_items(predictor, items, min_side=min_side, progress=progress)
     source = {
         "kind": "folder",
         "path": str(root),
+        "backend": predictor.info,
         "skipped": problems,
         "seconds": round(time.monotonic() - t0, 1),
     }
@@ -543,7 +545,7 @@ SCALP_VIEWS_ATTRIBUTION = (
 
 
 class OnnxSkinHair:
-    """The skin/clothes/hair segmenter of ``shared/data/skin-hair-onnx`` as a baseline.
+    """A skin/clothes/hair ONNX segmenter (a PAN with a MobileNetV3-small encoder) as a baseline.
 
     Its input is (1, 3, 512, 512) float32 ImageNet-normalised RGB; its output is
     per-class probabilities (skin, clothes, hair). It has no notion of scalp, so
@@ -593,7 +595,7 @@ def real_photo_check(
     ----------
     model : SaltModel
     root : path
-        ``shared/data/scalp-views``: ``labels.csv`` (file, subject, view,
+        A folder of graded real photos: ``labels.csv`` (file, subject, view,
         source_label = ``LEVEL_2`` .. ``LEVEL_7``) and ``images/``.
     view : str
         Which view to use (``Top-Down`` is the SALT top view).
@@ -620,13 +622,14 @@ def real_photo_check(
     baseline = OnnxSkinHair(baseline_onnx) if baseline_onnx else None
     rows = []
     for rec in labels.itertuples():
-        rgb = _read_rgb(root / str(rec.file))
+        rgb = load_photo(root / str(rec.file), min_side=32).rgb
         cm = model.predict([rgb])[0]
+        pct = view_percent(cm)
         row: dict[str, Any] = {
             "file": rec.file,
             "subject": rec.subject,
             "grade": rec.grade,
-            "pred_loss": percents_from_classmap(cm),
+            "pred_loss": math.nan if pct is None else pct,
             "scalp_fraction": float((cm > 0).mean()),
         }
         if baseline is not None:
@@ -667,6 +670,7 @@ def real_overlays(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from salt.io.overlay import draw_overlay
 
     root = Path(root)
@@ -679,7 +683,7 @@ def real_overlays(
         ax.axis("off")
     for ax, i in zip(np.ravel(axes), idx, strict=False):
         rec = ordered.iloc[i]
-        rgb = _read_rgb(root / str(rec["file"]))
+        rgb = load_photo(root / str(rec["file"]), min_side=32).rgb
         small = np.asarray(cv2.resize(rgb, (320, 320), interpolation=cv2.INTER_AREA), np.uint8)
         cm = model.predict([rgb])[0]
         ax.imshow(draw_overlay(small, cm, f"{rec['pred_loss']:.0f} %"))

@@ -50,8 +50,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from salt.errors import BadValueError, InputFileError, ModelError, SaltError
+from salt.classmap import IGNORE_INDEX, view_percent
+from salt.errors import BadValueError, ModelError, SaltError
 from salt.io.atomic import atomic_write_bytes
+from salt.io.folders import find_labelled_pairs
+from salt.io.photo import load_mask, load_photo
 from salt.model import (
     ModelConfig,
     SaltModel,
@@ -59,6 +62,7 @@ from salt.model import (
     load_model,
     save_model,
 )
+from salt.scoring import salt_score
 from salt.views import VIEWS
 
 __all__ = [
@@ -68,9 +72,9 @@ __all__ = [
     "VALIDATION_SEED_START",
     "TrainOptions",
     "TrainResult",
+    "ValidationSet",
     "augment",
     "find_labelled_pairs",
-    "percents_from_classmap",
     "segmentation_loss",
     "train",
 ]
@@ -84,9 +88,7 @@ HELDOUT_SEED_START = 10_000_000
 #: First seed of the small validation set scored at each checkpoint during training.
 VALIDATION_SEED_START = 20_000_000
 #: Mask value for "unknown": ignored by the loss and the metrics.
-IGNORE_INDEX = 255
 
-PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
 
 @dataclasses.dataclass
@@ -205,66 +207,19 @@ class TrainResult:
 # --------------------------------------------------------------------------- data
 
 
-def find_labelled_pairs(root: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
-    """List (photo, mask) pairs of a labelled folder.
+def read_pair(photo: Path, mask: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Read a photo and its class mask, the mask resized (nearest) to the photo.
 
-    Parameters
-    ----------
-    root : path
-        Folder with ``photos/`` and ``masks/``; a photo ``photos/<rel>/<view>.<ext>``
-        pairs with ``masks/<rel>/<view>.png``.
+    The photo is decoded by :func:`salt.io.photo.load_photo` (upright, EXIF applied),
+    the decoder of ``salt score``; the mask by :func:`salt.io.photo.load_mask`.
 
     Returns
     -------
-    list of (Path, Path)
-        Sorted pairs; photos without a mask are skipped (logged).
-
-    Raises
-    ------
-    InputFileError
-        If ``photos/`` or ``masks/`` is missing, or no pair is found.
+    rgb : ndarray of uint8, shape (H, W, 3)
+    mask : ndarray of uint8, shape (H, W)
     """
-    root = Path(root)
-    photos, masks = root / "photos", root / "masks"
-    for sub in (photos, masks):
-        if not sub.is_dir():
-            raise InputFileError(
-                f"labelled folder {root} has no {sub.name}/ folder: expected "
-                "photos/<subject>/<visit>/<view>.jpg with masks/<subject>/<visit>/<view>.png"
-            )
-    pairs = []
-    skipped = 0
-    for photo in sorted(photos.rglob("*")):
-        if photo.suffix.lower() not in PHOTO_EXTS or not photo.is_file():
-            continue
-        mask = (masks / photo.relative_to(photos)).with_suffix(".png")
-        if mask.is_file():
-            pairs.append((photo, mask))
-        else:
-            skipped += 1
-    if skipped:
-        logger.warning("%s: %d photos have no mask and are skipped", root, skipped)
-    if not pairs:
-        raise InputFileError(
-            f"labelled folder {root} has no photo with a matching mask under masks/"
-        )
-    return pairs
-
-
-def read_pair(photo: Path, mask: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """Read an RGB photo (H, W, 3) uint8 and its class mask (H, W) uint8, resized to match."""
-    bgr = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise InputFileError(f"cannot decode photo {photo}")
-    lab = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
-    if lab is None or lab.ndim != 2 or lab.dtype != np.uint8:
-        raise InputFileError(f"mask {mask} must be a single-channel uint8 PNG")
-    bad = ~np.isin(lab, (0, 1, 2, IGNORE_INDEX))
-    if bad.any():
-        raise InputFileError(
-            f"mask {mask} holds values other than 0, 1, 2, 255 (e.g. {lab[bad][0]})"
-        )
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    rgb = load_photo(photo, min_side=32).rgb
+    lab: Any = load_mask(mask)
     if lab.shape != rgb.shape[:2]:
         lab = cv2.resize(lab, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
     return np.asarray(rgb, np.uint8), np.asarray(lab, np.uint8)
@@ -494,20 +449,6 @@ def segmentation_loss(
     return ce + dice_weight * (1 - dice[1:].mean())
 
 
-def percents_from_classmap(classmap: npt.NDArray[np.uint8]) -> float:
-    """Hair-loss % of one view from a class map (H, W) uint8; 0.0 when no scalp is visible.
-
-    Uses :func:`salt.view_loss_percent` with scalp = classes 1 and 2, hairless = class 2.
-    """
-    from salt.errors import EmptyScalpError
-    from salt.scoring import view_loss_percent
-
-    try:
-        return view_loss_percent(classmap > 0, classmap == 2)
-    except EmptyScalpError:
-        return 0.0
-
-
 def _confusion(
     pred: npt.NDArray[np.uint8], truth: npt.NDArray[np.uint8], n: int
 ) -> npt.NDArray[np.int64]:
@@ -523,18 +464,41 @@ def _iou(conf: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         return np.where(denom > 0, tp / denom, np.nan)
 
 
-class _ValidationSet:
-    """Pre-rendered synthetic validation visits (no augmentation)."""
+class ValidationSet:
+    """Validation visits scored while training (pre-rendered, no augmentation).
 
-    def __init__(self, n: int, render_size: int, renderer: Callable[[int, int], Any]) -> None:
-        self.visits = [renderer(VALIDATION_SEED_START + i, render_size) for i in range(n)]
+    Parameters
+    ----------
+    visits : sequence
+        Objects with ``photos`` and ``labels`` (view -> RGB array, class map),
+        ``percents`` (view -> true %) and ``salt``, e.g.
+        :class:`salt.synth.SyntheticVisit`.
+
+    Notes
+    -----
+    Per-view % come from :func:`salt.classmap.view_percent`, the rule of ``salt score``;
+    the last evaluation's are kept in :attr:`percents` (one dict per visit, None for a
+    view without scalp).
+    """
+
+    def __init__(self, visits: Sequence[Any]) -> None:
+        self.visits = list(visits)
+        self.percents: list[dict[str, float | None]] = []
+
+    @classmethod
+    def rendered(
+        cls, n: int, render_size: int, renderer: Callable[[int, int], Any]
+    ) -> ValidationSet:
+        """Render the ``n`` validation visits (seeds from :data:`VALIDATION_SEED_START`)."""
+        return cls([renderer(VALIDATION_SEED_START + i, render_size) for i in range(n)])
 
     def evaluate(self, model: SaltModel, loss_fn: Callable[..., torch.Tensor]) -> dict[str, float]:
-        from salt.scoring import salt_score
-
+        """Return validation loss, IoU per class and mIoU, per-view and SALT MAE and bias."""
+        self.percents = []
         n = len(model.config.classes)
         conf = np.zeros((n, n), np.int64)
         view_err, salt_err, losses = [], [], []
+        no_scalp = 0
         size = model.config.input_size
         for visit in self.visits:
             images = [visit.photos[v] for v in VIEWS]
@@ -549,16 +513,22 @@ class _ValidationSet:
             losses.append(float(loss_fn(logits, torch.from_numpy(truth.astype(np.int64)))))
             pred = logits.argmax(1).to(torch.uint8).numpy()
             conf += _confusion(pred, truth, n)
-            pcts = {v: percents_from_classmap(pred[i]) for i, v in enumerate(VIEWS)}
-            view_err += [pcts[v] - float(visit.percents[v]) for v in VIEWS]
-            salt_err.append(salt_score(pcts) - float(visit.salt))
+            # the rule of salt score: a view without scalp has no %, its visit no SALT
+            pcts = {v: view_percent(pred[i]) for i, v in enumerate(VIEWS)}
+            self.percents.append(pcts)
+            measured = {v: p for v, p in pcts.items() if p is not None}
+            no_scalp += len(VIEWS) - len(measured)
+            view_err += [p - float(visit.percents[v]) for v, p in measured.items()]
+            if len(measured) == len(VIEWS):
+                salt_err.append(salt_score(measured) - float(visit.salt))
         iou = _iou(conf)
         out = {
             "val_loss": float(np.mean(losses)),
             "val_miou": float(np.nanmean(iou)),
-            "val_view_mae": float(np.mean(np.abs(view_err))),
-            "val_salt_mae": float(np.mean(np.abs(salt_err))),
-            "val_salt_bias": float(np.mean(salt_err)),
+            "val_view_mae": float(np.mean(np.abs(view_err))) if view_err else math.nan,
+            "val_salt_mae": float(np.mean(np.abs(salt_err))) if salt_err else math.nan,
+            "val_salt_bias": float(np.mean(salt_err)) if salt_err else math.nan,
+            "val_no_scalp_views": float(no_scalp),
         }
         for i, v in enumerate(iou):
             out[f"val_iou_{i}"] = float(v)
@@ -581,6 +551,7 @@ _FIELDS = [
     "val_view_mae",
     "val_salt_mae",
     "val_salt_bias",
+    "val_no_scalp_views",
 ]
 
 
@@ -815,7 +786,7 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         multiprocessing_context="spawn" if opts.workers else None,
     )
     val = (
-        _ValidationSet(opts.val_visits, render_size, renderer)
+        ValidationSet.rendered(opts.val_visits, render_size, renderer)
         if opts.synthetic and opts.val_visits
         else None
     )
