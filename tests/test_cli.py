@@ -7,7 +7,7 @@ import pytest
 from salt import cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example_visits.csv"
-COMMANDS = [m.rsplit(".", 1)[-1] for m in cli.COMMAND_MODULES]
+COMMANDS = [m.rsplit(".", 1)[-1].replace("_", "-") for m in cli.COMMAND_MODULES]
 
 
 def test_top_level_help_lists_every_command(capsys):
