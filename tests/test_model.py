@@ -207,7 +207,7 @@ def test_shipped_model_scores_fixed_synthetic_visits_within_card_error() -> None
     """Four held-out visits (seeds never used in training) against their exact SALT.
 
     The bound is the 95th percentile absolute SALT error stated in the model card
-    (``models/default/metrics.json``, from ``salt evaluate``); the truth comes from the
+    (``salt/weights/default/metrics.json``, from ``salt evaluate``); the truth comes from the
     generator's label maps, not from the model.
     """
     from salt.classmap import view_percent
