@@ -162,3 +162,79 @@ def test_loss_ignores_unknown_pixels() -> None:
     assert float(segmentation_loss(logits, target, dice_weight=0)) > 5.0
 
 
+def _rated_and_pseudo(tmp_path: Path) -> tuple[Path, Path]:
+    """Three people at 256 px: a rated folder (raters = exact truth) and their pseudo-labels."""
+    import pandas as pd
+
+    rated, pseudo = tmp_path / "rated", tmp_path / "pseudo"
+    rows = []
+    for i in range(3):
+        visit = render_fake(200 + i, size=256)
+        for view in VIEWS:
+            name = f"images/{i + 1}-{view}.png"
+            (rated / "images").mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(rated / name), visit.photos[view][..., ::-1])
+            p = pseudo / "photos" / f"S{i + 1:02d}" / "visit1" / f"{view}.png"
+            m = pseudo / "masks" / f"S{i + 1:02d}" / "visit1" / f"{view}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            m.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(p), visit.photos[view][..., ::-1])
+            cv2.imwrite(str(m), visit.labels[view])
+            pct = visit.percents[view]
+            rows.append([name, i + 1, view, pct, pct, "no", "no"])
+    pd.DataFrame(
+        rows, columns=["file", "subject", "view", "rater_a", "rater_b", "rotated_a", "rotated_b"]
+    ).to_csv(rated / "ratings.csv", index=False)
+    return rated, pseudo
+
+
+def test_rated_photos_choose_the_best_checkpoint_with_real_augmentations(tmp_path: Path) -> None:
+    rated, pseudo = _rated_and_pseudo(tmp_path)
+    opts = _opts(
+        tmp_path,
+        name="real",
+        steps=6,
+        pseudo=(pseudo,),
+        real_fraction=0.7,
+        rotate90=0.5,
+        bald_patches=0.5,
+        real_val=rated,
+        real_val_subjects=("S01", "S02"),
+        select_on="real",
+    )
+    train(opts, renderer=render_fake)
+    rows = _rows(tmp_path / "real" / "metrics.csv")
+    last = rows[-1]
+    assert 0.0 <= float(last["real_view_mae"]) <= 100.0
+    assert 0.0 <= float(last["real_salt_mae"]) <= 100.0
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "real" / "best" / "model.safetensors"), "pt") as fh:
+        meta = fh.metadata()
+    # best/ was chosen on the rated photos' SALT error, which it records
+    assert float(meta["real_salt_mae"]) == pytest.approx(
+        min(float(r["real_salt_mae"]) for r in rows if r["real_salt_mae"]), abs=1e-3
+    )
+
+
+def test_pretrained_encoder_weights_load_by_position(tmp_path: Path) -> None:
+    import timm
+
+    from salt.model import build_network
+    from salt.training.realdata import load_pretrained_encoder
+
+    src = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    # the package's file names its tensors differently, in the same order
+    renamed = {
+        f"t{i:03d}": (v + 0.5 if v.is_floating_point() else v) for i, v in enumerate(src.values())
+    }
+    torch.save(renamed, tmp_path / "efficientnet-lite0-test.pth")
+    net = build_network(ModelConfig(encoder="tu-tf_efficientnet_lite0"))
+    n = load_pretrained_encoder(net, tmp_path / "efficientnet-lite0-test.pth")
+    own = net.encoder.model.state_dict()
+    assert n == len(own)
+    assert torch.equal(own["conv_stem.weight"], src["conv_stem.weight"] + 0.5)
+    bad = dict(list(renamed.items())[:-1])
+    torch.save(bad, tmp_path / "efficientnet-lite0-bad.pth")
+    with pytest.raises(salt.InputFileError, match="tensors"):
+        load_pretrained_encoder(net, tmp_path / "efficientnet-lite0-bad.pth")

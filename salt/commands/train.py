@@ -94,6 +94,37 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
     )
+    parser.add_argument(
+        "--rotate90",
+        type=float,
+        default=0.0,
+        help="probability of turning a sample by 90, 180 or 270 degrees (default 0)",
+    )
+    parser.add_argument(
+        "--bald-patches",
+        type=float,
+        default=0.0,
+        help="probability of pasting bald patches onto a --data/--pseudo sample's hair",
+    )
+    parser.add_argument(
+        "--real-val",
+        type=Path,
+        default=None,
+        metavar="RATED",
+        help="rated real-photo folder (ratings.csv) scored at every checkpoint",
+    )
+    parser.add_argument(
+        "--real-val-fold",
+        default=None,
+        metavar="F/K",
+        help="score only the people of person-wise fold F of K (e.g. 0/2, seed 0) of --real-val",
+    )
+    parser.add_argument(
+        "--select-on",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="keep as best/ the checkpoint with the lowest synthetic or real SALT MAE",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -125,7 +156,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="side of rendered synthetic photos (default 1.25 x input size)",
     )
     parser.add_argument("--no-synthetic", action="store_true", help="train only on --data/--pseudo")
+    parser.add_argument(
+        "--normalise",
+        type=float,
+        nargs=6,
+        default=None,
+        metavar=("M1", "M2", "M3", "S1", "S2", "S3"),
+        help="input mean and std per RGB channel (default ImageNet's)",
+    )
+    parser.add_argument(
+        "--encoder-weights",
+        type=Path,
+        default=None,
+        metavar="PTH",
+        help="ImageNet EfficientNet-Lite weights to start the encoder from (training only)",
+    )
     parser.set_defaults(func=run)
+
+
+def _fold_people(rated: Path | None, fold: str | None) -> tuple[str, ...]:
+    """People of fold ``F/K`` of a rated folder (empty: everyone)."""
+    if rated is None or fold is None:
+        return ()
+    from salt.training.realdata import person_folds, read_ratings
+
+    try:
+        f, k = (int(v) for v in fold.split("/"))
+    except ValueError:
+        raise BadValueError(f"--real-val-fold must look like 0/2, got {fold!r}") from None
+    if not 0 <= f < k:
+        raise BadValueError(f"--real-val-fold {fold}: F must be in 0..K-1")
+    folds = person_folds([p.subject for p in read_ratings(rated)], k=k, seed=0)
+    return tuple(sorted(s for s, g in folds.items() if g == f))
 
 
 def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOptions:
@@ -135,11 +197,13 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         channels = args.decoder_channels
         if isinstance(channels, str):
             channels = _channels(channels)
+        norm = getattr(args, "normalise", None)
         model = ModelConfig(
             architecture=args.architecture,
             encoder=args.encoder,
             decoder_channels=channels,
             input_size=args.input_size,
+            **({"mean": tuple(norm[:3]), "std": tuple(norm[3:])} if norm else {}),
         )
     kwargs: dict[str, object] = {
         "name": args.name,
@@ -163,6 +227,12 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         "resume": args.resume,
         "render_size": getattr(args, "render_size", None),
         "synthetic": not getattr(args, "no_synthetic", False),
+        "encoder_weights": getattr(args, "encoder_weights", None),
+        "rotate90": args.rotate90,
+        "bald_patches": args.bald_patches,
+        "real_val": args.real_val,
+        "real_val_subjects": _fold_people(args.real_val, args.real_val_fold),
+        "select_on": args.select_on,
     }
     kwargs.update(overrides)
     return TrainOptions(**kwargs)  # type: ignore[arg-type]

@@ -333,7 +333,8 @@ class RealValidation:
         Parameters
         ----------
         predict : callable
-            Maps a list of (H, W, 3) uint8 RGB photos to their hair-loss % (floats).
+            Maps a list of (H, W, 3) uint8 RGB photos to their hair-loss % (float, or
+            None for a photo without scalp: left out of the errors).
 
         Returns
         -------
@@ -341,11 +342,12 @@ class RealValidation:
             ``real_view_mae``, ``real_view_bias``, ``real_salt_mae``,
             ``real_salt_bias`` (points), over people with all four views.
         """
-        pcts = [float(v) for v in predict(self.images)]
-        err = [pc - p.reference for pc, p in zip(pcts, self.photos, strict=True)]
+        pcts = list(predict(self.images))
+        err = [pc - p.reference for pc, p in zip(pcts, self.photos, strict=True) if pc is not None]
         by_person: dict[str, dict[str, tuple[float, float]]] = {}
         for pc, p in zip(pcts, self.photos, strict=True):
-            by_person.setdefault(p.subject, {})[p.view] = (pc, p.reference)
+            if pc is not None:
+                by_person.setdefault(p.subject, {})[p.view] = (float(pc), p.reference)
         salt_err = []
         for views in by_person.values():
             if set(views) == set(VIEWS):
@@ -353,8 +355,8 @@ class RealValidation:
                 ref = salt_score({v: views[v][1] for v in VIEWS})
                 salt_err.append(pred - ref)
         return {
-            "real_view_mae": float(np.mean(np.abs(err))),
-            "real_view_bias": float(np.mean(err)),
+            "real_view_mae": float(np.mean(np.abs(err))) if err else float("nan"),
+            "real_view_bias": float(np.mean(err)) if err else float("nan"),
             "real_salt_mae": float(np.mean(np.abs(salt_err))) if salt_err else float("nan"),
             "real_salt_bias": float(np.mean(salt_err)) if salt_err else float("nan"),
         }

@@ -63,6 +63,13 @@ from salt.model import (
     save_model,
 )
 from salt.scoring import salt_score
+from salt.training.realdata import (
+    RealValidation,
+    load_pretrained_encoder,
+    paste_bald_patches,
+    read_ratings,
+    rotate_quarter,
+)
 from salt.views import VIEWS
 
 __all__ = [
@@ -87,8 +94,9 @@ TRAIN_SEEDS: tuple[int, int] = (0, 10_000_000)
 HELDOUT_SEED_START = 10_000_000
 #: First seed of the small validation set scored at each checkpoint during training.
 VALIDATION_SEED_START = 20_000_000
+#: Share of synthetic training visits drawn with buzz-cut or stubble hair.
+SHORT_HAIR_SHARE = 0.25
 #: Mask value for "unknown": ignored by the loss and the metrics.
-
 
 
 @dataclasses.dataclass
@@ -149,6 +157,20 @@ class TrainOptions:
     reuse : int
         Augmented samples drawn from each rendered synthetic photo (rendering costs
         about as much CPU as a training step; differently augmented copies are cheap).
+    encoder_weights : path, optional
+        ImageNet EfficientNet-Lite weights (``.pth``) to start the encoder from
+        (:func:`salt.training.realdata.load_pretrained_encoder`).
+    rotate90 : float
+        Probability of turning a sample by 90, 180 or 270 degrees.
+    bald_patches : float
+        Probability of pasting bald patches onto a real (labelled) sample's hair
+        (:func:`salt.training.realdata.paste_bald_patches`).
+    real_val : path, optional
+        A rated real-photo folder (``ratings.csv``) scored at every checkpoint.
+    real_val_subjects : sequence of str
+        Restrict ``real_val`` to these people (``S<nn>``); empty = all.
+    select_on : {"synthetic", "real"}
+        Keep as ``best/`` the checkpoint with the lowest synthetic or real SALT MAE.
     """
 
     name: str
@@ -178,6 +200,12 @@ class TrainOptions:
     dice_weight: float = 0.5
     hairless_weight: float = 2.0
     reuse: int = 2
+    encoder_weights: Path | None = None
+    rotate90: float = 0.0
+    bald_patches: float = 0.0
+    real_val: Path | None = None
+    real_val_subjects: Sequence[str] = ()
+    select_on: str = "synthetic"
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -330,7 +358,11 @@ def _render(seed: int, render_size: int) -> Any:
     """Render a training visit; odd seeds spread SALT uniformly over 0-100 (severe cases too)."""
     from salt.synth import render_visit
 
-    return render_visit(seed, size=render_size, salt_uniform=bool(seed % 2))
+    # one visit in four has buzz-cut or stubble hair (1.5-8 mm): real clinics see many, and
+    # very short hair is hair, not hair loss
+    rng = np.random.default_rng(seed)
+    length = float(rng.uniform(0.15, 0.8)) if rng.random() < SHORT_HAIR_SHARE else None
+    return render_visit(seed, size=render_size, salt_uniform=bool(seed % 2), hair_length=length)
 
 
 class SampleStream(IterableDataset):
@@ -353,6 +385,8 @@ class SampleStream(IterableDataset):
         start_step: int,
         renderer: Callable[[int, int], Any] = _render,
         reuse: int = 1,
+        rotate90: float = 0.0,
+        bald_patches: float = 0.0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -367,6 +401,8 @@ class SampleStream(IterableDataset):
         self.renderer = renderer
         self.reuse = max(1, reuse)
         self.buffer_size = 32 if self.reuse > 1 else 0
+        self.rotate90 = rotate90
+        self.bald_patches = bald_patches
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
@@ -387,10 +423,13 @@ class SampleStream(IterableDataset):
                 except SaltError as exc:
                     logger.warning("skipping %s: %s", photo, exc)
                     continue
+                if rng.random() < self.bald_patches:
+                    items = [paste_bald_patches(rng, *items[0])]
             else:
                 visit = self.renderer(int(rng.integers(*TRAIN_SEEDS)), self.render_size)
                 items = [(visit.photos[v], visit.labels[v]) for v in VIEWS] * self.reuse
             for img, lab in items:
+                img, lab = rotate_quarter(rng, img, lab, self.rotate90)
                 a_img, a_lab = augment(rng, img, lab, size)
                 x = (a_img.astype(np.float32) / 255.0 - mean) / std
                 sample = (
@@ -552,6 +591,10 @@ _FIELDS = [
     "val_salt_mae",
     "val_salt_bias",
     "val_no_scalp_views",
+    "real_view_mae",
+    "real_view_bias",
+    "real_salt_mae",
+    "real_salt_bias",
 ]
 
 
@@ -739,6 +782,9 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         config = start.config
     torch.manual_seed(opts.seed)
     network = build_network(config)
+    if opts.encoder_weights and not opts.resume and not opts.from_model:
+        n_loaded = load_pretrained_encoder(network, opts.encoder_weights)
+        logger.info("encoder started from %s (%d tensors)", opts.encoder_weights, n_loaded)
     if opts.from_model and not opts.resume:
         network.load_state_dict(start.network.state_dict())
         logger.info("starting from model %s (sha256 %s)", start.name, start.sha256[:12])
@@ -775,6 +821,8 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         start_step=step,
         renderer=renderer,
         reuse=opts.reuse,
+        rotate90=opts.rotate90,
+        bald_patches=opts.bald_patches,
     )
     loader = DataLoader(
         stream,
@@ -791,6 +839,18 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
         else None
     )
     eval_model = SaltModel(build_network(config), config)
+    real_val = None
+    if opts.real_val is not None:
+        rated = read_ratings(opts.real_val)
+        if opts.real_val_subjects:
+            rated = [p for p in rated if p.subject in set(opts.real_val_subjects)]
+        real_val = RealValidation(rated)
+
+    def predict_pcts(images: list[npt.NDArray[np.uint8]]) -> list[float | None]:
+        out: list[float | None] = []
+        for i in range(0, len(images), 8):
+            out += [view_percent(c) for c in eval_model.predict(images[i : i + 8])]
+        return out
 
     def loss_fn(lg: torch.Tensor, tg: torch.Tensor) -> torch.Tensor:
         return segmentation_loss(
@@ -807,17 +867,21 @@ def _train(opts: TrainOptions, run_dir: Path, renderer: Callable[[int, int], Any
     def checkpoint() -> None:
         nonlocal best, last_ckpt
         row: dict[str, float] = {"step": step, "images": images, "elapsed_s": elapsed}
-        if val is not None:
+        if val is not None or real_val is not None:
             eval_model.network.load_state_dict(network.state_dict())
             eval_model.network.eval()
-            row.update(val.evaluate(eval_model, loss_fn))
-            if best is None or row["val_salt_mae"] < best:
-                best = row["val_salt_mae"]
+            if val is not None:
+                row.update(val.evaluate(eval_model, loss_fn))
+            if real_val is not None:
+                row.update(real_val.evaluate(predict_pcts))
+            key = "real_salt_mae" if opts.select_on == "real" else "val_salt_mae"
+            if best is None or row[key] < best:
+                best = row[key]
                 save_model(
                     eval_model,
                     run_dir / "best",
-                    metadata={"step": str(step), "val_salt_mae": f"{best:.4f}"},
-                    description=f"run {opts.name}, step {step}, validation SALT MAE {best:.2f}",
+                    metadata={"step": str(step), key: f"{best:.4f}"},
+                    description=f"run {opts.name}, step {step}, {key} {best:.2f}",
                 )
         else:
             eval_model.network.load_state_dict(network.state_dict())
