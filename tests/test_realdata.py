@@ -282,3 +282,34 @@ def test_teachers_label_a_full_head_of_hair_as_hair(tmp_path: Path) -> None:
     turned = Teachers(SHARED).label(np.ascontiguousarray(np.rot90(rgb)), "top", "90")
     assert turned.rotation in (1, 3)
     assert (turned.label == 1).sum() > 5 * (turned.label == 2).sum()
+
+
+def test_rough_bare_skin_is_not_called_hairless_buzz_cuts_are_unknown() -> None:
+    hair, skin, person, clothes = _teacher_maps()
+    texture = np.zeros_like(skin)
+    texture[10:30, 50:80] = 5.0  # stubble on the right half of the crown
+    lab = pseudo_label_rules("back", hair, hair, skin, person, clothes, texture)
+    assert (lab[12:26, 25:45] == HAIRLESS).all()
+    assert (lab[12:26, 55:78] == UNKNOWN).all()
+
+
+def test_fine_texture_separates_stubble_from_smooth_skin() -> None:
+    from salt.training.teachers import SMOOTH_SKIN, fine_texture
+
+    rng = np.random.default_rng(0)
+    skin = np.full((128, 128, 3), (200, 160, 140), np.uint8)
+    stubble = skin.copy()
+    dots = rng.random((128, 128)) < 0.15  # dense dark hair stumps
+    stubble[dots] = (40, 30, 25)
+    assert float(np.median(fine_texture(skin))) < SMOOTH_SKIN
+    assert float(np.median(fine_texture(stubble))) > SMOOTH_SKIN
+
+
+def test_side_view_lower_half_skin_is_face_not_scalp() -> None:
+    hair, skin, person, clothes = _teacher_maps()
+    hair[:] = 0
+    hair[10:40, 50:80] = 1  # hair at the back of the head only
+    skin[10:100, 20:50] = 1  # a bald profile: dome and face in front
+    lab = pseudo_label_rules("left", hair, hair, skin, person, clothes)
+    assert (lab[70:88, 22:48] == NOT_SCALP).all()  # cheek and jaw
+    assert not (lab[12:40, 22:48] == NOT_SCALP).any()  # the dome is not called face

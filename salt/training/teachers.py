@@ -76,6 +76,32 @@ class PseudoLabel:
     clothes: npt.NDArray[np.float32]
 
 
+#: Fine-texture level below which bare skin is called smooth (see :func:`fine_texture`);
+#: measured on development photos: bald crowns 0.4-1.8, buzz cuts 2.5-6.1, hair 7.6.
+SMOOTH_SKIN = 2.0
+
+
+def fine_texture(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """Local fine-texture energy relative to brightness, in percent.
+
+    Parameters
+    ----------
+    rgb : ndarray, (H, W, 3) uint8
+
+    Returns
+    -------
+    ndarray, (H, W) float32
+        RMS of the grey image minus its Gaussian blur (sigma 2 px), averaged over a
+        sigma 6 px window, divided by the local mean grey level (+10) and times 100.
+        Stubble and hair give high values, bald skin low ones.
+    """
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    high = g - cv2.GaussianBlur(g, (0, 0), 2.0)
+    energy = cv2.GaussianBlur(high * high, (0, 0), 6.0)
+    base = cv2.GaussianBlur(g, (0, 0), 6.0)
+    return np.asarray(np.sqrt(energy) / (base + 10.0) * 100.0, np.float32)
+
+
 def upright_rotation(
     person: npt.NDArray[np.float32], band: float = 0.04, *, turned: str | None = None
 ) -> int:
@@ -126,6 +152,7 @@ def pseudo_label_rules(
     skin: npt.NDArray[np.float32],
     person: npt.NDArray[np.float32],
     clothes: npt.NDArray[np.float32],
+    texture: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """Combine upright teacher probabilities into a pseudo-label (see the module docstring).
 
@@ -137,6 +164,9 @@ def pseudo_label_rules(
         Hair probability from two teachers, in [0, 1].
     skin, person, clothes : ndarray, (H, W) float32
         Skin, person and clothes probabilities, in [0, 1].
+    texture : ndarray, (H, W) float32, optional
+        Fine texture (:func:`fine_texture`); hairless is only called where it is below
+        :data:`SMOOTH_SKIN` (bald skin is smooth, buzz-cut stubble is not).
 
     Returns
     -------
@@ -145,6 +175,7 @@ def pseudo_label_rules(
     """
     h, w = skin.shape
     label = np.full((h, w), UNKNOWN, np.uint8)
+    smooth = np.ones((h, w), bool) if texture is None else texture < SMOOTH_SKIN
     hair_yes = (hair_a > 0.5) & (hair_b > 0.5)
     hair_no = (hair_a < 0.3) & (hair_b < 0.3)
     background = (person < 0.2) & hair_no & (skin < 0.3)
@@ -159,11 +190,13 @@ def pseudo_label_rules(
     lowest = np.where(has_hair, h - 1 - np.argmax(hair_core[::-1], axis=0), -1)
     highest = np.where(has_hair, np.argmax(hair_core, axis=0), h)
     if view in ("left", "right", "front"):
-        # beards are hair but not scalp: hair in the lower half of the head is unknown
+        # the lower half of a head seen from the side or front is face, ear, beard and neck:
+        # its hair (beards) is unknown, its bare skin not scalp
         head_rows = np.nonzero((hair_yes | bare_skin).any(axis=1))[0]
         if len(head_rows):
-            chin_side = head_rows[0] + 0.5 * (h - head_rows[0])
-            label[(rows[:, 0] > chin_side)[:, None] & hair_yes] = UNKNOWN
+            low = (rows[:, 0] > head_rows[0] + 0.5 * (h - head_rows[0]))[:, None]
+            label[low & hair_yes] = UNKNOWN
+            label[low & bare_skin] = NOT_SCALP
     if view == "top":
         # Seen from above, the person segmenter and the MediaPipe hair teacher are
         # unreliable (both mark a bald vertex as person/hair). The bald part of the head is
@@ -179,12 +212,13 @@ def pseudo_label_rules(
         yy, xx = np.mgrid[0:h, 0:w]
         central = ((yy / h - 0.5) ** 2 + (xx / w - 0.5) ** 2) < 0.3**2
         bald = (hair_b < 0.2) & ((inside > 0) | ((skin > 0.8) & central))
-        label[bald] = HAIRLESS
+        label[bald & smooth] = HAIRLESS
+        label[bald & ~smooth] = UNKNOWN
     else:
         below = (rows > lowest[None, :] + 0.02 * h) & has_hair[None, :]
         above = (rows < highest[None, :] - 0.02 * h) & has_hair[None, :]
         label[bare_skin & below] = NOT_SCALP
-        label[bare_skin & above] = HAIRLESS if view != "front" else UNKNOWN
+        label[bare_skin & above & smooth] = HAIRLESS if view != "front" else UNKNOWN
     return label
 
 
@@ -287,7 +321,7 @@ class Teachers:
         person = self.person(up)
         hair_a = self.mediapipe_hair(up)
         skin, clothes, hair_b = self.skin_clothes_hair(up)
-        lab = pseudo_label_rules(view, hair_a, hair_b, skin, person, clothes)
+        lab = pseudo_label_rules(view, hair_a, hair_b, skin, person, clothes, fine_texture(up))
 
         def back(a: npt.NDArray[Any]) -> Any:
             return np.ascontiguousarray(np.rot90(a, -k))
