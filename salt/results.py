@@ -19,6 +19,9 @@ Visit status (``visits.csv`` ``status``), in order of precedence
     views present (:func:`partial_salt`); an estimate, not SALT.
 ``flagged``
     Only in strict mode: a quality flag is set on a view; SALT empty.
+``needs_review``
+    All four views scored and SALT filled, but the network is unsure of a view
+    (its ``confidence`` is below the review cut-off): look at the overlays first.
 ``ok``
     All four views scored; SALT, band and AA-IGA filled.
 """
@@ -36,11 +39,20 @@ import numpy.typing as npt
 from salt.errors import BadValueError
 from salt.views import VIEW_WEIGHTS, VIEWS
 
-__all__ = ["STATUSES", "ViewResult", "VisitResult", "partial_salt", "visit_status"]
+__all__ = [
+    "REVIEW_CONFIDENCE",
+    "SCORED_STATUSES",
+    "STATUSES",
+    "ViewResult",
+    "VisitResult",
+    "partial_salt",
+    "visit_status",
+]
 
 #: Values of the ``status`` column of ``visits.csv`` (see module notes).
 STATUSES: tuple[str, ...] = (
     "ok",
+    "needs_review",
     "partial",
     "incomplete",
     "failed",
@@ -48,6 +60,15 @@ STATUSES: tuple[str, ...] = (
     "same_photo",
     "flagged",
 )
+
+
+#: Statuses whose visits have a SALT value (``partial``: an estimate from fewer views).
+SCORED_STATUSES: tuple[str, ...] = ("ok", "needs_review", "partial")
+
+#: A view whose confidence (:func:`salt.classmap.view_confidence`) is below this
+#: needs review. Chosen on the rated development photos of one person-wise fold and
+#: measured on the other (see the model card).
+REVIEW_CONFIDENCE = 0.6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +101,9 @@ class ViewResult:
         Quality measures and flags (:func:`salt.quality.quality_flags`).
     class_map : ndarray of uint8, shape (S, S), or None
         The class map (0 not scalp, 1 hair, 2 hairless), when asked for.
+    confidence : float or None
+        Share of the possible scalp the network is sure of, in [0, 1]
+        (:func:`salt.classmap.view_confidence`); None when not measured.
     """
 
     view: str
@@ -94,6 +118,7 @@ class ViewResult:
     orientation: int
     flags: Mapping[str, float | bool] = dataclasses.field(default_factory=dict)
     class_map: npt.NDArray[np.uint8] | None = None
+    confidence: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +228,7 @@ def visit_status(
     measured: bool,
     flagged: bool,
     strict: bool,
+    review: bool = False,
 ) -> str:
     """Return the status of a visit: the first rule that applies (module notes).
 
@@ -224,11 +250,13 @@ def visit_status(
         A quality flag is set on a view.
     strict : bool
         Strict mode: a quality flag leaves SALT empty.
+    review : bool
+        A view's confidence is below :data:`REVIEW_CONFIDENCE`.
 
     Returns
     -------
     str
-        One of :data:`STATUSES`; SALT is defined for ``"ok"`` and ``"partial"`` only.
+        One of :data:`STATUSES`; SALT is defined for :data:`SCORED_STATUSES` only.
 
     Examples
     --------
@@ -246,4 +274,4 @@ def visit_status(
         return "partial" if partial and measured else "incomplete"
     if strict and flagged:
         return "flagged"
-    return "ok"
+    return "needs_review" if review else "ok"

@@ -36,14 +36,23 @@ SALT = 0.40 * PCT["top"] + 0.24 * PCT["back"] + 0.18 * PCT["left"] + 0.18 * PCT[
 
 
 def colour_model(input_size: int = 256) -> SaltModel:
-    """A SaltModel whose logits are the (unnormalised) B, G, R channels in [0, 1]."""
+    """A SaltModel whose logits are 16 x the (unnormalised) B, G, R channels in [0, 1].
+
+    Pure colours give one class a probability of about 1 (sure pixels); the factor
+    ``sharpness`` scales the logits (a small one makes every pixel unsure).
+    """
+    # a power of two scales every logit exactly: classes (and float ties) stay as at 1
+    return _colour_model(input_size, 16.0)
+
+
+def _colour_model(input_size: int, sharpness: float) -> SaltModel:
     cfg = ModelConfig(input_size=input_size)
     net = torch.nn.Conv2d(3, 3, 1)
     with torch.no_grad():
         net.weight.zero_()
         for cls, chan in enumerate((2, 1, 0)):  # class 0 <- blue, 1 <- green, 2 <- red
-            net.weight[cls, chan] = cfg.std[chan]
-            net.bias[cls] = cfg.mean[chan]
+            net.weight[cls, chan] = sharpness * cfg.std[chan]
+            net.bias[cls] = sharpness * cfg.mean[chan]
     return SaltModel(net, cfg, name="colour-test", sha256="0" * 63 + "c")
 
 

@@ -15,15 +15,11 @@ import sys
 from pathlib import Path
 
 from salt.errors import BadValueError
-from salt.io.atomic import atomic_write_bytes
 from salt.model import SaltModel, load_model
 from salt.training.evaluate import (
-    _jsonable,
     evaluate_folder,
     evaluate_synthetic,
     format_summary,
-    real_overlays,
-    real_photo_check,
     write_report,
 )
 from salt.training.train import HELDOUT_SEED_START
@@ -62,18 +58,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--real",
         type=Path,
-        metavar="FOLDER",
-        help="real-photo check on a folder of graded photos (labels.csv + images/): Spearman of "
-        "predicted top-view loss %% against the uploader's grade",
+        metavar="RATED",
+        help="rated real photos (ratings.csv: two raters' loss %% per photo): scored with "
+        "`salt score`'s engine and compared with the raters' mean",
     )
     parser.add_argument(
-        "--baseline-onnx",
-        type=Path,
+        "--real-fold",
         default=None,
-        help="with --real: the skin/hair ONNX segmenter to compare against",
+        metavar="F/K",
+        help="with --real: score only the people of person-wise fold F of K (seed 0), e.g. the "
+        "people a model was not trained on",
     )
     parser.add_argument(
-        "--overlays", type=Path, default=None, help="with --real: write 12 overlays to this PNG"
+        "--cv-models",
+        nargs="+",
+        default=None,
+        metavar="MODEL",
+        help="with --real: person-wise cross-validation; the i-th model was trained on fold i of "
+        "K = number of models and scores the people of the other folds",
     )
     parser.add_argument("--model", default="default", help="registered model name or model folder")
     parser.add_argument("-o", "--output", type=Path, required=True, help="report folder")
@@ -136,25 +138,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_real(args: argparse.Namespace, model: SaltModel) -> int:
-    import json
+    from salt.training.realeval import evaluate_rated, format_rated_summary
 
-    table, summary = real_photo_check(model, args.real, baseline_onnx=args.baseline_onnx)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "real.csv", table.to_csv(index=False, float_format="%.4f").encode())
-    report = {
-        "model": {"name": model.name, "sha256": model.sha256},
-        "source": {"kind": "real", "path": str(args.real)},
-        "command": ["salt", *sys.argv[1:]],
-        "summary": summary,
-    }
-    atomic_write_bytes(
-        out / "real_report.json", (json.dumps(_jsonable(report), indent=2) + "\n").encode()
+    people = None
+    if args.real_fold:
+        from salt.training.realdata import fold_people
+
+        people = fold_people(args.real, args.real_fold)
+    metrics = evaluate_rated(
+        args.real,
+        args.output,
+        models=args.cv_models or [model],
+        backend=args.backend,
+        device=args.device,
+        people=people,
+        progress=not args.no_progress,
+        command=["salt", *sys.argv[1:]],
     )
-    if args.overlays:
-        real_overlays(model, args.real, table, args.overlays)
-    line = f"real photos ({summary['n']} {summary['view']}): Spearman {summary['spearman']:.3f}"
-    if "baseline_spearman" in summary:
-        line += f", ONNX baseline {summary['baseline_spearman']:.3f}"
-    logger.info("%s; report %s", line, out / "real_report.json")
+    print(format_rated_summary(metrics))
     return 0

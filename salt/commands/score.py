@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    scored = visits["status"].isin(["ok", "partial"])
+    from salt.results import SCORED_STATUSES
+
+    scored = visits["status"].isin(SCORED_STATUSES)
     n_bad = int((~scored).sum())
     if n_bad:
         log.warning(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from salt.errors import BadValueError
 from salt.model import ModelConfig
+from salt.training.realdata import fold_people
 from salt.training.train import TrainOptions, train
 
 __all__ = ["add_training_options", "register", "run"]
@@ -174,22 +175,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _fold_people(rated: Path | None, fold: str | None) -> tuple[str, ...]:
-    """People of fold ``F/K`` of a rated folder (empty: everyone)."""
-    if rated is None or fold is None:
-        return ()
-    from salt.training.realdata import person_folds, read_ratings
-
-    try:
-        f, k = (int(v) for v in fold.split("/"))
-    except ValueError:
-        raise BadValueError(f"--real-val-fold must look like 0/2, got {fold!r}") from None
-    if not 0 <= f < k:
-        raise BadValueError(f"--real-val-fold {fold}: F must be in 0..K-1")
-    folds = person_folds([p.subject for p in read_ratings(rated)], k=k, seed=0)
-    return tuple(sorted(s for s, g in folds.items() if g == f))
-
-
 def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOptions:
     """Build :class:`TrainOptions` from parsed arguments."""
     model = ModelConfig()
@@ -231,7 +216,11 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         "rotate90": args.rotate90,
         "bald_patches": args.bald_patches,
         "real_val": args.real_val,
-        "real_val_subjects": _fold_people(args.real_val, args.real_val_fold),
+        "real_val_subjects": (
+            fold_people(args.real_val, args.real_val_fold)
+            if args.real_val is not None and args.real_val_fold
+            else ()
+        ),
         "select_on": args.select_on,
     }
     kwargs.update(overrides)

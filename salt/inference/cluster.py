@@ -208,7 +208,7 @@ def score_chunk(
 
     def infer(batch: Any) -> Any:
         with lock:  # one backend per process, shared by the worker's threads
-            return be(batch)
+            return be.classify(batch)
 
     threads = max(2, 2 * _worker_threads())
     opts = dataclasses.replace(

@@ -62,7 +62,7 @@ from salt.io.outputs import (
 )
 from salt.io.storage import PhotoPath, as_local, is_url
 from salt.model.backends import default_threads, resolve_backend
-from salt.results import STATUSES, ViewResult, VisitResult
+from salt.results import SCORED_STATUSES, STATUSES, ViewResult, VisitResult
 from salt.views import VIEWS, normalize_view
 
 __all__ = ["STATUSES", "ViewResult", "VisitResult", "score_folder", "score_visit"]
@@ -146,12 +146,13 @@ def score_visit(
     loaded = {
         v: as_photo(by_view[v], v, predictor.input_size, min_side) for v in VIEWS if v in by_view
     }
-    maps = predictor.class_maps([p.rgb for p in loaded.values()])
+    maps, unsure = predictor.classify([p.rgb for p in loaded.values()])
     result = measure_visit(
         subject=subject,
         visit=visit,
         photos=loaded,
         class_maps=dict(zip(loaded, maps, strict=True)),
+        unsure_maps=dict(zip(loaded, unsure, strict=True)),
         missing=missing,
         errors=(),
         model=predictor.model,
@@ -160,7 +161,7 @@ def score_visit(
         thresholds=None,
         keep_masks=masks,
     )
-    if result.status in ("ok", "partial"):
+    if result.status in SCORED_STATUSES:
         return result
     first = result.errors[0]
     exc_type: type[SaltError] = {

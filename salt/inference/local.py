@@ -97,13 +97,38 @@ class Predictor:
         ndarray of uint8, shape (N, S, S)
             0 not scalp, 1 hair, 2 hairless (:mod:`salt.classmap`).
         """
+        return self.classify(images, batch_size=batch_size)[0]
+
+    def classify(
+        self, images: Sequence[npt.NDArray[np.uint8]], *, batch_size: int = 16
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+        """Class maps and unsure masks of decoded RGB photos.
+
+        Parameters
+        ----------
+        images : sequence of ndarray, each (H, W, 3) uint8 RGB
+            Decoded photos (e.g. ``Photo.rgb``).
+        batch_size : int, default 16
+            Photos per backend call.
+
+        Returns
+        -------
+        class_maps : ndarray of uint8, shape (N, S, S)
+            0 not scalp, 1 hair, 2 hairless (:mod:`salt.classmap`).
+        unsure : ndarray of bool, shape (N, S, S)
+            Pixels the network is unsure of (:data:`salt.classmap.UNSURE_PROB`).
+        """
         inputs = [prepare(self.model, rgb) for rgb in images]
-        out = []
+        maps, unsure = [], []
         with self._lock:
             for i in range(0, len(inputs), batch_size):
-                out.append(np.asarray(self.backend(np.stack(inputs[i : i + batch_size]))))
+                m, u = self.backend.classify(np.stack(inputs[i : i + batch_size]))
+                maps.append(m)
+                unsure.append(u)
         size = self.input_size
-        return np.concatenate(out) if out else np.empty((0, size, size), np.uint8)
+        if not maps:
+            return np.empty((0, size, size), np.uint8), np.empty((0, size, size), bool)
+        return np.concatenate(maps), np.concatenate(unsure)
 
     def close(self) -> None:
         """Free the backend."""
@@ -189,7 +214,7 @@ def run_local(
     be = make_backend(model.network, int(model.config.input_size), backend, device=device)
     timer.add("backend_setup", time.perf_counter() - t)
     pipeline = Pipeline(
-        model=model, backend=be, options=options, previous=previous, timer=timer, emit=emit
+        model=model, backend=be.classify, options=options, previous=previous, timer=timer, emit=emit
     )
     try:
         pipeline.run(jobs)

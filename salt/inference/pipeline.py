@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from salt.classmap import view_percent, view_pixels
+from salt.classmap import view_confidence, view_percent, view_pixels
 from salt.errors import (
     BadValueError,
     DuplicateViewError,
@@ -51,7 +51,13 @@ from salt.errors import (
     SaltError,
 )
 from salt.io.storage import PhotoPath
-from salt.results import ViewResult, VisitResult, partial_salt, visit_status
+from salt.results import (
+    REVIEW_CONFIDENCE,
+    ViewResult,
+    VisitResult,
+    partial_salt,
+    visit_status,
+)
 from salt.scoring import aa_iga, salt_score, severity_band
 from salt.views import VIEWS
 
@@ -207,6 +213,7 @@ def _measure_view(
     cmap: npt.NDArray[np.uint8],
     thresholds: Any,
     keep_mask: bool,
+    unsure: npt.NDArray[np.bool_] | None = None,
 ) -> ViewResult:
     """Measure one photo: its loss % (:func:`salt.classmap.view_percent`) and quality flags."""
     n_scalp, n_bald = view_pixels(cmap)
@@ -223,6 +230,7 @@ def _measure_view(
         orientation=int(photo.orientation),
         flags=quality(photo.rgb, cmap, view, thresholds),
         class_map=cmap if keep_mask else None,
+        confidence=None if unsure is None else view_confidence(cmap, unsure),
     )
 
 
@@ -243,6 +251,7 @@ def measure_visit(
     strict: bool,
     thresholds: Mapping[str, Any] | None,
     keep_masks: bool,
+    unsure_maps: Mapping[str, npt.NDArray[np.bool_]] | None = None,
 ) -> VisitResult:
     """Turn class maps into per-view percentages, SALT and a status.
 
@@ -250,6 +259,9 @@ def measure_visit(
     visit), status by :func:`salt.results.visit_status`, SALT by
     :func:`salt.salt_score` or, for a partial visit, :func:`salt.results.partial_salt`.
     ``errors`` are rows already found (load failures, duplicate files).
+    ``unsure_maps`` (the backend's unsure masks) give each view a confidence; a
+    complete visit with a view below :data:`salt.results.REVIEW_CONFIDENCE` gets the
+    status ``needs_review``.
     """
     errs = [dict(e) for e in errors]
     dup = any(e["error_type"] == "DuplicateViewError" for e in errs)
@@ -257,7 +269,9 @@ def measure_visit(
     same = _same_photo_errors(photos, subject, visit)
     errs += same
     views = {
-        v: _measure_view(v, photos[v], class_maps[v], thresholds, keep_masks)
+        v: _measure_view(
+            v, photos[v], class_maps[v], thresholds, keep_masks, (unsure_maps or {}).get(v)
+        )
         for v in VIEWS
         if v in class_maps
     }
@@ -286,6 +300,9 @@ def measure_visit(
         measured=bool(percents),
         flagged=bool(flagged),
         strict=strict,
+        review=any(
+            r.confidence is not None and r.confidence < REVIEW_CONFIDENCE for r in views.values()
+        ),
     )
     if status == "flagged":
         for v in flagged:
@@ -300,7 +317,9 @@ def measure_visit(
                     error_type="QualityFlag",
                 )
             )
-    salt = {"ok": salt_score, "partial": partial_salt}.get(status, lambda _: None)(percents)
+    salt = {"ok": salt_score, "needs_review": salt_score, "partial": partial_salt}.get(
+        status, lambda _: None
+    )(percents)
     return VisitResult(
         subject=subject,
         visit=visit,
@@ -332,6 +351,7 @@ class Job:
     photos: dict[str, Any] = dataclasses.field(default_factory=dict)
     inputs: dict[str, npt.NDArray[np.float32]] = dataclasses.field(default_factory=dict)
     class_maps: dict[str, npt.NDArray[np.uint8]] = dataclasses.field(default_factory=dict)
+    unsure_maps: dict[str, npt.NDArray[np.bool_]] = dataclasses.field(default_factory=dict)
 
     @property
     def visit_id(self) -> str:
@@ -405,6 +425,7 @@ def visit_entry(job: Job, result: VisitResult, overlay_paths: Mapping[str, str])
             "path": vr.path,
             "sha256": vr.sha256,
             "loss_pct": math.nan if vr.loss_pct is None else vr.loss_pct,
+            "confidence": math.nan if vr.confidence is None else vr.confidence,
             "scalp_pixels": vr.scalp_pixels,
             "hairless_pixels": vr.hairless_pixels,
             "mask_pixels": vr.mask_pixels,
@@ -461,7 +482,9 @@ class Pipeline:
         self,
         *,
         model: Any,
-        backend: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.uint8]],
+        backend: Callable[
+            [npt.NDArray[np.float32]], tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]
+        ],
         options: Options,
         previous: Mapping[str, dict[str, Any]],
         timer: Timer,
@@ -538,13 +561,18 @@ class Pipeline:
         }
         try:
             result = measure_visit(
-                photos=job.photos, class_maps=job.class_maps, errors=job.errors, **kwargs
+                photos=job.photos,
+                class_maps=job.class_maps,
+                unsure_maps=job.unsure_maps,
+                errors=job.errors,
+                **kwargs,
             )
         except SaltError as exc:  # e.g. a quality check that rejects the photo: fail the visit
             log.warning("visit %s failed: %s", job.visit_id, exc)
             job.errors.append(error_row(exc, subject=job.subject, visit=job.visit))
             job.key = None
             job.class_maps.clear()
+            job.unsure_maps.clear()
             result = measure_visit(photos={}, class_maps={}, errors=job.errors, **kwargs)
         self.timer.add("score", time.perf_counter() - t)
         t = time.perf_counter()
@@ -560,6 +588,7 @@ class Pipeline:
         job.photos.clear()
         job.inputs.clear()
         job.class_maps.clear()
+        job.unsure_maps.clear()
         t = time.perf_counter()
         self.emit(entry, files, False)
         self.timer.add("write", time.perf_counter() - t)
@@ -587,10 +616,11 @@ class Pipeline:
                     batch = np.stack([job.inputs[view] for job, view in chunk])
                     self.timer.add("batch", time.perf_counter() - t)
                     t = time.perf_counter()
-                    maps = self.backend(batch)
+                    maps, unsure = self.backend(batch)
                     self.timer.add("infer", time.perf_counter() - t)
-                    for (job, view), cmap in zip(chunk, maps, strict=True):
+                    for (job, view), cmap, uns in zip(chunk, maps, unsure, strict=True):
                         job.class_maps[view] = np.ascontiguousarray(cmap)
+                        job.unsure_maps[view] = np.ascontiguousarray(uns)
                         del job.inputs[view]
                         waiting[job.index] -= 1
                         if waiting[job.index] == 0:

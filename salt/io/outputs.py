@@ -83,6 +83,7 @@ VIEW_COLUMNS: tuple[str, ...] = (
     "path",
     "sha256",
     "loss_pct",
+    "confidence",
     "scalp_pixels",
     "hairless_pixels",
     "mask_pixels",

@@ -2,7 +2,10 @@
 
 A backend turns a batch of normalised images, float32 of shape (N, 3, S, S), into
 class maps, uint8 of shape (N, S, S) with 0 = not scalp, 1 = scalp with hair and
-2 = hairless scalp. All backends share the network's weights; the exported ones
+2 = hairless scalp, and (:meth:`Backend.classify`) an *unsure* mask: pixels whose
+class has a softmax probability below :data:`salt.classmap.UNSURE_PROB`. The network
+head packs both into one uint8 per pixel (``class + UNSURE_BIT * unsure``), so every
+backend returns them from one call. All backends share the network's weights; the exported ones
 (ONNX Runtime, OpenVINO) are built from the PyTorch network at start-up (an ONNX
 export of the network followed by an ``argmax`` over the class axis).
 
@@ -45,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from salt.classmap import UNSURE_BIT, UNSURE_PROB, split_packed
 from salt.errors import BadValueError, ModelError
 
 __all__ = [
@@ -63,14 +67,19 @@ BACKENDS: tuple[str, ...] = ("torch", "torch-bf16", "onnxruntime", "openvino", "
 
 
 class _ArgmaxHead(torch.nn.Module):
-    """Wrap a network so that it returns the class map instead of the logits."""
+    """Wrap a network so that it returns the packed class map instead of the logits.
+
+    Each pixel is ``argmax + UNSURE_BIT * (max softmax probability < UNSURE_PROB)``.
+    """
 
     def __init__(self, network: torch.nn.Module) -> None:
         super().__init__()
         self.network = network
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x).argmax(1).to(torch.uint8)
+        prob = torch.softmax(self.network(x).float(), dim=1)
+        top, cls = prob.max(dim=1)
+        return (cls + UNSURE_BIT * (top < UNSURE_PROB).to(cls.dtype)).to(torch.uint8)
 
 
 class Backend:
@@ -118,11 +127,35 @@ class Backend:
         ndarray of uint8, shape (N, S, S)
             Class of each pixel: 0 not scalp, 1 scalp with hair, 2 hairless scalp.
         """
+        return self.classify(batch)[0]
+
+    def classify(
+        self, batch: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+        """Class maps and unsure masks of a batch.
+
+        Parameters
+        ----------
+        batch : ndarray of float32, shape (N, 3, S, S)
+            Normalised images (as from ``SaltModel.preprocess``).
+
+        Returns
+        -------
+        class_maps : ndarray of uint8, shape (N, S, S)
+            0 not scalp, 1 scalp with hair, 2 hairless scalp.
+        unsure : ndarray of bool, shape (N, S, S)
+            Pixels whose class probability is below :data:`salt.classmap.UNSURE_PROB`.
+
+        Raises
+        ------
+        BadValueError
+            If the batch does not have shape (N, 3, S, S).
+        """
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if x.ndim != 4 or x.shape[1] != 3:
             raise BadValueError(f"a batch must have shape (N, 3, S, S), got {x.shape}")
-        out = self._fn(x)
-        return np.asarray(out, dtype=np.uint8).reshape(x.shape[0], x.shape[2], x.shape[3])
+        out = np.asarray(self._fn(x), dtype=np.uint8).reshape(x.shape[0], x.shape[2], x.shape[3])
+        return split_packed(out)
 
     def close(self) -> None:
         """Free the backend's temporary files."""
@@ -314,7 +347,10 @@ def _network_digest(network: torch.nn.Module, input_size: int) -> str:
     """SHA256 of the network's structure, weights, input size and the torch version."""
     from salt.model.registry import weights_sha256
 
-    key = f"{torch.__version__}|{input_size}|{network!r}|{weights_sha256(network)}"
+    # "packed-unsure": the exported head's output (class + unsure flag); a change of the
+    # head must change the key so that an older cached export is not reused
+    head = f"packed-unsure-{UNSURE_PROB}-{UNSURE_BIT}"
+    key = f"{torch.__version__}|{input_size}|{head}|{network!r}|{weights_sha256(network)}"
     return hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -30,13 +30,14 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from salt.errors import InputFileError
+from salt.errors import BadValueError, InputFileError
 from salt.scoring import salt_score
 from salt.views import VIEWS
 
 __all__ = [
     "RatedPhoto",
     "RealValidation",
+    "fold_people",
     "load_pretrained_encoder",
     "paste_bald_patches",
     "person_folds",
@@ -148,6 +149,38 @@ def person_folds(subjects: Iterable[str], k: int = 2, seed: int = 0) -> dict[str
     people = sorted(set(subjects))
     order = np.random.default_rng(seed).permutation(len(people))
     return {people[j]: int(i % k) for i, j in enumerate(order)}
+
+
+def fold_people(folder: str | os.PathLike[str], spec: str, seed: int = 0) -> tuple[str, ...]:
+    """People of one person-wise fold of a rated folder.
+
+    Parameters
+    ----------
+    folder : path
+        Rated folder (:func:`read_ratings`).
+    spec : str
+        ``"F/K"``: fold F of K (:func:`person_folds`).
+    seed : int
+        Seed of the folds.
+
+    Returns
+    -------
+    tuple of str
+        Sorted person ids.
+
+    Raises
+    ------
+    BadValueError
+        If ``spec`` is not ``F/K`` with ``0 <= F < K``.
+    """
+    try:
+        f, k = (int(v) for v in spec.split("/"))
+    except ValueError:
+        raise BadValueError(f"a fold must look like 0/2 (fold F of K), got {spec!r}") from None
+    if not 0 <= f < k:
+        raise BadValueError(f"fold {spec}: F must be in 0..K-1")
+    folds = person_folds([p.subject for p in read_ratings(folder)], k=k, seed=seed)
+    return tuple(sorted(s for s, g in folds.items() if g == f))
 
 
 def write_pseudo_labels(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from salt.errors import BadValueError
+from salt.results import REVIEW_CONFIDENCE
 from salt.scoring import salt_score
 from salt.training.realdata import RatedPhoto, person_folds, read_ratings
 from salt.views import VIEWS
 
-__all__ = ["evaluate_rated", "format_rated_summary", "rated_metrics"]
+__all__ = ["evaluate_rated", "format_rated_summary", "rated_metrics", "review_catch"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def rated_metrics(views: pd.DataFrame) -> dict[str, Any]:
     v = views.copy()
     v["reference"] = (v["rater_a"] + v["rater_b"]) / 2
     v["error"] = v["model"] - v["reference"]
+    if "confidence" not in v.columns:
+        v["confidence"] = np.nan
     scored = v.dropna(subset=["model"])
     by_view: dict[str, Any] = {}
     for name, g in [*scored.groupby("view"), ("all", scored)]:
@@ -119,8 +122,45 @@ def rated_metrics(views: pd.DataFrame) -> dict[str, Any]:
             "n_people": len(low),
             "scored_under_15": int((low["model"] < 15).sum()),
         }
+    if "confidence" in scored.columns and scored["confidence"].notna().any():
+        out["review"] = review_catch(scored, REVIEW_CONFIDENCE)
     out["people"] = p.to_dict(orient="records")
     return out
+
+
+def review_catch(
+    views: pd.DataFrame, cutoff: float, *, error_points: float = 10.0
+) -> dict[str, float]:
+    """How well a confidence cut-off picks out the views that are badly wrong.
+
+    Parameters
+    ----------
+    views : pandas.DataFrame
+        ``error`` (model minus reference, points) and ``confidence`` per photo.
+    cutoff : float
+        Views with ``confidence < cutoff`` are sent to review.
+    error_points : float
+        A view is badly wrong when ``|error| > error_points``.
+
+    Returns
+    -------
+    dict
+        ``cutoff``, ``n_wrong`` (badly wrong views), ``n_review`` (sent to review),
+        ``recall`` (share of the wrong views sent to review), ``precision`` (share
+        of the reviewed views that are wrong), ``share_reviewed``.
+    """
+    wrong = views["error"].abs() > error_points
+    review = views["confidence"] < cutoff
+    n_wrong, n_review = int(wrong.sum()), int(review.sum())
+    return {
+        "cutoff": float(cutoff),
+        "error_points": float(error_points),
+        "n_wrong": n_wrong,
+        "n_review": n_review,
+        "recall": float((wrong & review).sum() / n_wrong) if n_wrong else float("nan"),
+        "precision": float((wrong & review).sum() / n_review) if n_review else float("nan"),
+        "share_reviewed": float(review.mean()),
+    }
 
 
 def evaluate_rated(
@@ -131,7 +171,9 @@ def evaluate_rated(
     backend: str = "auto",
     device: str = "auto",
     seed: int = 0,
+    people: Collection[str] | None = None,
     progress: bool = False,
+    command: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score a rated real-photo folder with ``salt score``'s engine and compare with the raters.
 
@@ -151,8 +193,12 @@ def evaluate_rated(
         As in ``salt score`` (default ``auto``).
     seed : int
         Seed of the person folds (as used for training).
+    people : collection of str, optional
+        Score only these people (``S<nn>``), e.g. those a single model was not trained on.
     progress : bool
         Show the engine's progress bar.
+    command : sequence of str, optional
+        The command line, recorded in ``report.json``.
 
     Returns
     -------
@@ -172,6 +218,10 @@ def evaluate_rated(
     if not models:
         raise BadValueError("give at least one model")
     rated = read_ratings(folder)
+    if people is not None:
+        rated = [p for p in rated if p.subject in set(people)]
+        if not rated:
+            raise BadValueError(f"none of the people {sorted(people)} is in {folder}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     k = len(models)
@@ -202,6 +252,7 @@ def evaluate_rated(
         for p in mine:
             r = got.get((p.subject, p.view))
             pct = getattr(r, "loss_pct", np.nan) if r is not None else np.nan
+            conf = getattr(r, "confidence", np.nan) if r is not None else np.nan
             rows.append(
                 {
                     "file": p.path.name,
@@ -211,6 +262,7 @@ def evaluate_rated(
                     "rater_b": p.rater_b,
                     "reference": p.reference,
                     "model": float(pct) if pct is not None else np.nan,
+                    "confidence": float(conf) if conf is not None else np.nan,
                     "scored_by": i,
                     "turned": p.turned,
                     "overlay": str(getattr(r, "overlay", "")) if r is not None else "",
@@ -221,6 +273,7 @@ def evaluate_rated(
     metrics["models"] = model_info
     metrics["folds"] = {s: int(f) for s, f in sorted(folds.items())}
     metrics["backend"] = backend
+    metrics["command"] = list(command or [])
     table["error"] = table["model"] - table["reference"]
     table.round(3).to_csv(out / "rated_views.csv", index=False)
     pd.DataFrame(metrics.get("people", [])).round(3).to_csv(out / "rated_people.csv", index=False)
@@ -248,6 +301,14 @@ def format_rated_summary(m: Mapping[str, Any]) -> str:
         lines.append(
             f"people the raters put under 10: {low['n_people']}, scored under 15: "
             f"{low['scored_under_15']}"
+        )
+    rv = m.get("review")
+    if rv:
+        lines.append(
+            f"needs review (confidence < {rv['cutoff']:.2f}): {rv['n_review']} views "
+            f"({100 * rv['share_reviewed']:.0f} %); catches {rv['recall'] * 100:.0f} % of the "
+            f"{rv['n_wrong']} views off by more than {rv['error_points']:.0f} points "
+            f"(precision {rv['precision'] * 100:.0f} %)"
         )
     if m.get("unscored"):
         lines.append(f"{m['unscored']} photos unscored")
