@@ -362,7 +362,7 @@ def main() -> None:
         f"bench_engine.py  {results['date']}  model={args.model} ({model_id})",
         f"{args.visits} visits of 12 MP JPEGs, batch {args.batch_size}; load average "
         f"{load['loadavg_start'][0]:.1f} at start, {load['loadavg_end'][0]:.1f} at end "
-        "(2 cores shared with training jobs and other agents)",
+        "(2 shared cores)",
         f"conv roofline: fp32 {results['roofline']['conv_gflops_fp32']:.0f} GFLOP/s, "
         f"bf16 {results['roofline']['conv_gflops_bf16']:.0f} GFLOP/s; "
         f"network {gflop:.2f} GFLOP/photo",

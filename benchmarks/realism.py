@@ -17,7 +17,7 @@ Real photos: ``shared/data/scalp-views`` (CC BY 4.0, Roboflow Universe user
 "uze", via the Multilabel-Baldness-Classification repository by R. Valverde
 Romero); the SALT views Top-Down, Back, Left and Right. Results go to
 ``benchmarks/results/realism.txt``; ``--grid`` also writes
-``docs/img/synth_vs_real.png``.
+``out/synth_vs_real.png`` (not committed: it shows real photos).
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--seed", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=5, help="repeated shuffled CV runs")
-    ap.add_argument("--grid", action="store_true", help="write docs/img/synth_vs_real.png")
+    ap.add_argument("--grid", action="store_true", help="write out/synth_vs_real.png")
     ap.add_argument("--no-regions", action="store_true", help="skip the ONNX region statistics")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "realism.txt"))
     args = ap.parse_args()
@@ -283,7 +283,7 @@ def main() -> None:
     Path(args.out).write_text(text)
     print(text, end="")
     if args.grid:
-        grid(real, synth, ROOT / "docs" / "img" / "synth_vs_real.png")
+        grid(real, synth, ROOT / "out" / "synth_vs_real.png")
 
 
 if __name__ == "__main__":

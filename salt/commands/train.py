@@ -96,6 +96,12 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
     )
     parser.add_argument(
+        "--hairless-weight",
+        type=float,
+        default=2.0,
+        help="cross-entropy weight of the hairless class (default 2)",
+    )
+    parser.add_argument(
         "--rotate90",
         type=float,
         default=0.0,
@@ -214,6 +220,7 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         "synthetic": not getattr(args, "no_synthetic", False),
         "encoder_weights": getattr(args, "encoder_weights", None),
         "rotate90": args.rotate90,
+        "hairless_weight": args.hairless_weight,
         "bald_patches": args.bald_patches,
         "real_val": args.real_val,
         "real_val_subjects": (
