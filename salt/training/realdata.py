@@ -41,6 +41,7 @@ __all__ = [
     "load_pretrained_encoder",
     "paste_bald_patches",
     "person_folds",
+    "person_salt",
     "read_ratings",
     "rotate_quarter",
     "write_pseudo_labels",
@@ -345,6 +346,40 @@ def paste_bald_patches(
     return out, lab
 
 
+def person_salt(views: Any, columns: Sequence[str]) -> Any:
+    """Per-person SALT from a per-photo table, for people with exactly the four views.
+
+    Parameters
+    ----------
+    views : pandas.DataFrame
+        One row per photo: ``subject``, ``view`` and the ``columns`` (hair-loss %,
+        0-100, no missing values).
+    columns : sequence of str
+        The columns to turn into SALT (e.g. ``"model"``, ``"reference"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per complete person: ``subject`` and each column as SALT
+        (:func:`salt.salt_score`). People missing a view, or with two photos of one,
+        are left out.
+    """
+    import pandas as pd
+
+    people = []
+    for subject, g in views.groupby("subject"):
+        if set(g["view"]) != set(VIEWS) or len(g) != len(VIEWS):
+            continue
+        per = g.set_index("view")
+        people.append(
+            {
+                "subject": subject,
+                **{c: salt_score({w: float(per.loc[w, c]) for w in VIEWS}) for c in columns},
+            }
+        )
+    return pd.DataFrame(people, columns=["subject", *columns])
+
+
 class RealValidation:
     """Rated real photos scored at training checkpoints (per-view and per-person SALT).
 
@@ -375,23 +410,22 @@ class RealValidation:
             ``real_view_mae``, ``real_view_bias``, ``real_salt_mae``,
             ``real_salt_bias`` (points), over people with all four views.
         """
-        pcts = list(predict(self.images))
-        err = [pc - p.reference for pc, p in zip(pcts, self.photos, strict=True) if pc is not None]
-        by_person: dict[str, dict[str, tuple[float, float]]] = {}
-        for pc, p in zip(pcts, self.photos, strict=True):
-            if pc is not None:
-                by_person.setdefault(p.subject, {})[p.view] = (float(pc), p.reference)
-        salt_err = []
-        for views in by_person.values():
-            if set(views) == set(VIEWS):
-                pred = salt_score({v: views[v][0] for v in VIEWS})
-                ref = salt_score({v: views[v][1] for v in VIEWS})
-                salt_err.append(pred - ref)
+        import pandas as pd
+
+        rows = [
+            {"subject": p.subject, "view": p.view, "model": float(pc), "reference": p.reference}
+            for pc, p in zip(predict(self.images), self.photos, strict=True)
+            if pc is not None
+        ]
+        table = pd.DataFrame(rows, columns=["subject", "view", "model", "reference"])
+        err = (table["model"] - table["reference"]).to_numpy()
+        people = person_salt(table, ("model", "reference"))
+        salt_err = (people["model"] - people["reference"]).to_numpy()
         return {
-            "real_view_mae": float(np.mean(np.abs(err))) if err else float("nan"),
-            "real_view_bias": float(np.mean(err)) if err else float("nan"),
-            "real_salt_mae": float(np.mean(np.abs(salt_err))) if salt_err else float("nan"),
-            "real_salt_bias": float(np.mean(salt_err)) if salt_err else float("nan"),
+            "real_view_mae": float(np.mean(np.abs(err))) if len(err) else float("nan"),
+            "real_view_bias": float(np.mean(err)) if len(err) else float("nan"),
+            "real_salt_mae": float(np.mean(np.abs(salt_err))) if len(salt_err) else float("nan"),
+            "real_salt_bias": float(np.mean(salt_err)) if len(salt_err) else float("nan"),
         }
 
 

@@ -33,9 +33,7 @@ import pandas as pd
 
 from salt.errors import BadValueError
 from salt.results import REVIEW_CONFIDENCE
-from salt.scoring import salt_score
-from salt.training.realdata import RatedPhoto, person_folds, read_ratings
-from salt.views import VIEWS
+from salt.training.realdata import RatedPhoto, person_folds, person_salt, read_ratings
 
 __all__ = ["evaluate_rated", "format_rated_summary", "rated_metrics", "review_catch"]
 
@@ -86,21 +84,7 @@ def rated_metrics(views: pd.DataFrame) -> dict[str, Any]:
             "bias": float(g["error"].mean()),
             "raters_differ": float((g["rater_a"] - g["rater_b"]).abs().mean()),
         }
-    people = []
-    for subject, g in scored.groupby("subject"):
-        if set(g["view"]) != set(VIEWS) or len(g) != len(VIEWS):
-            continue
-        per = g.set_index("view")
-        people.append(
-            {
-                "subject": subject,
-                **{
-                    col: salt_score({w: float(per.loc[w, col]) for w in VIEWS})
-                    for col in ("model", "reference", "rater_a", "rater_b")
-                },
-            }
-        )
-    p = pd.DataFrame(people)
+    p = person_salt(scored, ("model", "reference", "rater_a", "rater_b"))
     out: dict[str, Any] = {"view": by_view, "unscored": int(v["model"].isna().sum())}
     if len(p) >= 3:
         err = p["model"] - p["reference"]
