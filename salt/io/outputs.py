@@ -36,6 +36,7 @@ import pandas as pd
 
 from salt.errors import OutputError
 from salt.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from salt.io.csvsafe import write_csv
 from salt.io.folders import natural_key
 from salt.views import VIEWS
 
@@ -391,10 +392,14 @@ def write_tables(
     parquet: bool = True,
     on_write: Callable[[str], None] | None = None,
 ) -> None:
-    """Write ``visits.csv`` (+ ``.parquet``), ``views.csv`` and ``errors.csv`` atomically."""
+    """Write ``visits.csv`` (+ ``.parquet``), ``views.csv`` and ``errors.csv`` atomically.
+
+    CSV cells are escaped against formula injection (:mod:`salt.io.csvsafe`); the
+    Parquet file keeps the raw values.
+    """
     out = Path(folder)
     for name, df in (("visits.csv", visits), ("views.csv", views), ("errors.csv", errors)):
-        atomic_write_text(out / name, df.to_csv(index=False, lineterminator="\n"))
+        write_csv(out / name, df)
         if on_write:
             on_write(name)
     if parquet:
