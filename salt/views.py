@@ -6,6 +6,8 @@ Olsen & Canfield, J Am Acad Dermatol 2016 (SALT II sectors).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -16,6 +18,7 @@ __all__ = [
     "VIEWS",
     "VIEW_ALIASES",
     "VIEW_WEIGHTS",
+    "alias_key",
     "normalize_view",
 ]
 
@@ -47,14 +50,56 @@ SALT2_SECTOR_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     }
 )
 
-#: Accepted spellings of each view in file names (case-insensitive).
-VIEW_ALIASES: Mapping[str, str] = MappingProxyType(
+
+def alias_key(name: str) -> str:
+    """Return the form in which view names are compared.
+
+    Case, accents, surrounding spaces and the separators space, ``-`` and ``_`` do
+    not matter: ``"Left Side"``, ``"left_side"`` and ``"LEFT-SIDE"`` are one name,
+    and so are ``"arrière"`` and ``"arriere"``.
+
+    Examples
+    --------
+    >>> alias_key(" Left  Side "), alias_key("Arrière")
+    ('left-side', 'arriere')
+    """
+    decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-]+", "-", plain).strip("-")
+
+
+_ALIASES_BY_VIEW: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        **{a: "top" for a in ("top", "vertex", "superior", "top-down", "topdown", "top_down")},
-        **{a: "back" for a in ("back", "occiput", "posterior")},
-        **{a: "left" for a in ("left", "left-side", "left_side", "l")},
-        **{a: "right" for a in ("right", "right-side", "right_side", "r")},
+        # English, German, French, Dutch, Spanish (compared by alias_key)
+        "top": (
+            *("top", "vertex", "superior", "top-down", "topdown", "crown", "overhead"),
+            *("oben", "scheitel", "oberseite", "draufsicht", "dessus", "sommet", "haut"),
+            *("boven", "bovenkant", "bovenaanzicht", "kruin", "arriba", "coronilla"),
+            *("vertice", "cenital"),
+        ),
+        "back": (
+            *("back", "occiput", "posterior", "rear", "occipital", "back-of-head", "hinten"),
+            *("hinterkopf", "ruckseite", "rueckseite", "arriere", "derriere", "nuque"),
+            *("achter", "achterkant", "achterhoofd", "atras", "detras", "nuca", "trasera"),
+        ),
+        "left": (
+            *("left", "left-side", "l", "left-profile", "links", "linke-seite", "gauche"),
+            *("cote-gauche", "profil-gauche", "linkerkant", "linkerzijde", "izquierda"),
+            *("izquierdo", "lado-izquierdo", "lateral-izquierdo"),
+        ),
+        "right": (
+            *("right", "right-side", "r", "right-profile", "rechts", "rechte-seite", "droite"),
+            *("droit", "cote-droit", "profil-droit", "rechterkant", "rechterzijde", "derecha"),
+            *("derecho", "lado-derecho", "lateral-derecho"),
+        ),
     }
+)
+
+#: Accepted names of each view in file names, keyed by :func:`alias_key`: common
+#: English, German, French, Dutch and Spanish names. A user's own names are added
+#: with a view-alias file (:func:`salt.io.names.load_view_aliases`).
+VIEW_ALIASES: Mapping[str, str] = MappingProxyType(
+    {alias_key(a): view for view, names in _ALIASES_BY_VIEW.items() for a in names}
 )
 
 
@@ -64,8 +109,9 @@ def normalize_view(name: str) -> str:
     Parameters
     ----------
     name : str
-        A view name or alias such as ``"Vertex"``, ``"occiput"`` or ``"L"``;
-        case and surrounding spaces are ignored.
+        A view name or alias such as ``"Vertex"``, ``"occiput"``, ``"L"`` or
+        ``"hinten"``; compared by :func:`alias_key` (case, accents and separators
+        ignored).
 
     Returns
     -------
@@ -84,7 +130,7 @@ def normalize_view(name: str) -> str:
     >>> normalize_view("L")
     'left'
     """
-    key = name.strip().lower()
+    key = alias_key(name)
     try:
         return VIEW_ALIASES[key]
     except KeyError:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import salt
-from salt.io.folders import parse_flat_name
+from salt.io.folders import parse_flat_name, scan_folder
 
 
 def touch(path: Path) -> Path:
@@ -86,7 +86,7 @@ def test_entry_named_like_photo_is_kept_whatever_it_is(tmp_path):
     assert set(visit.paths) == {"top", "back"}
 
 
-def test_other_files_are_ignored_visibly(tmp_path, caplog):
+def test_other_files_are_skipped_with_a_reason_in_one_log_line(tmp_path, caplog):
     touch(tmp_path / "A" / "v1" / "top.jpg")
     notes = touch(tmp_path / "A" / "v1" / "front.jpg")
     touch(tmp_path / "A" / "v1" / ".DS_Store")
@@ -94,8 +94,12 @@ def test_other_files_are_ignored_visibly(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="salt.io.folders"):
         (visit,) = salt.discover_visits(tmp_path)
     assert visit.ignored == (notes,)
-    assert "README.txt" in caplog.text and "front.jpg" in caplog.text
-    assert ".DS_Store" not in caplog.text
+    assert len(caplog.records) == 1 and "skipped 3 entries" in caplog.text
+    scan = scan_folder(tmp_path)
+    reasons = {Path(s.path).name: s.reason for s in scan.skipped}
+    assert set(reasons) == {"front.jpg", ".DS_Store", "README.txt"}
+    assert "names no view" in reasons["front.jpg"] and "hidden" in reasons[".DS_Store"]
+    assert "not a photo" in reasons["README.txt"]
 
 
 def test_non_ascii_names(tmp_path):

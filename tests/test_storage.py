@@ -20,7 +20,7 @@ from robust_cases import asymmetric_rgb, write_photo
 import salt
 import salt.io.photo
 from salt.io import storage
-from salt.io.folders import Visit
+from salt.io.folders import Visit, scan_folder
 from salt.io.photo import (
     CorruptImageError,
     EmptyFileError,
@@ -177,17 +177,24 @@ def test_duplicate_on_a_url_raises_naming_both_urls(mem_root: str) -> None:
     assert f"{mem_root}/P1/week12/vertex.jpg" in message
 
 
-def test_url_strays_are_logged_and_hidden_entries_skipped(
+def test_url_strays_are_skipped_with_reasons_in_one_log_line(
     mem_root: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     _write_memory(mem_root, STUDY)
     with caplog.at_level(logging.WARNING, logger="salt.io.folders"):
         salt.discover_visits(mem_root, on_duplicate="record")
-    assert f"{mem_root}/README.txt" in caplog.text
-    assert f"{mem_root}/P1/consent.pdf" in caplog.text
-    assert f"{mem_root}/P1/week12/notes.txt" in caplog.text
-    assert f"{mem_root}/P3/week1" in caplog.text  # a visit folder with no view photo
-    assert ".DS_Store" not in caplog.text and ".cache" not in caplog.text
+    assert len(caplog.records) == 1 and "skipped 6 entries" in caplog.text
+    scan = scan_folder(mem_root)
+    reasons = {s.path[len(mem_root) + 1 :]: s.reason for s in scan.skipped}
+    assert set(reasons) == {
+        "README.txt",
+        "P1/consent.pdf",
+        "P1/week12/notes.txt",
+        "P1/week12/.DS_Store",
+        ".cache",
+        "P3/week1/notes.md",  # a visit folder with no photo: its file is the row
+    }
+    assert "hidden" in reasons[".cache"] and "subject folder" in reasons["P1/consent.pdf"]
 
 
 @pytest.mark.parametrize("kind", ["missing", "file", "empty"])

@@ -175,7 +175,7 @@ def join(base: PhotoPath, *parts: str) -> PhotoPath:
     return "/".join([base.rstrip("/"), *parts])
 
 
-def list_folder(folder: PhotoPath) -> list[tuple[str, bool, PhotoPath]]:
+def list_folder(folder: PhotoPath, *, hidden: bool = False) -> list[tuple[str, bool, PhotoPath]]:
     """List a folder as ``(name, is_folder, location)`` entries, sorted by name.
 
     Parameters
@@ -183,13 +183,15 @@ def list_folder(folder: PhotoPath) -> list[tuple[str, bool, PhotoPath]]:
     folder : Path or str
         A local folder (a :class:`~pathlib.Path`) or the URL of one. A URL string is
         listed through fsspec; use :func:`as_local` first for plain path strings.
+    hidden : bool, default False
+        Also list entries whose names start with ".".
 
     Returns
     -------
     list of tuple
         ``(name, is_folder, location)``; ``location`` is ``folder`` joined with
         ``name`` (same kind as ``folder``). ``is_folder`` follows symbolic links.
-        Hidden entries (names starting with ".") are left out.
+        Hidden entries (names starting with ".") are left out unless ``hidden``.
 
     Raises
     ------
@@ -222,7 +224,7 @@ def list_folder(folder: PhotoPath) -> list[tuple[str, bool, PhotoPath]]:
                 continue  # some stores list the folder itself
             name = full.rsplit("/", 1)[-1]
             entries.append((name, info.get("type") == "directory", join(folder, name)))
-    return sorted((e for e in entries if not e[0].startswith(".")), key=lambda e: e[0])
+    return sorted((e for e in entries if hidden or not e[0].startswith(".")), key=lambda e: e[0])
 
 
 def iter_bytes(url: str, chunk: int = _CHUNK) -> Iterator[bytes]:
