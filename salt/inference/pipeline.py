@@ -656,9 +656,11 @@ def render_images(
     """
     import cv2
 
+    from salt.io.outputs import encode_mask_png, visit_folder
     from salt.io.overlay import contact_sheet, draw_overlay, encode_jpeg
 
-    rel_dir = f"overlays/{job.subject}/{job.visit}"
+    folder = visit_folder(job.subject, job.visit)  # names made safe for paths
+    rel_dir = f"overlays/{folder}"
     written: dict[str, str] = {}
     files: dict[str, bytes] = {}
     tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
@@ -670,9 +672,7 @@ def render_images(
         if masks:
             h, w = photo.rgb.shape[:2]
             big = cv2.resize(cmap, (w, h), interpolation=cv2.INTER_NEAREST)
-            ok, buf = cv2.imencode(".png", big)
-            if ok:
-                files[f"masks/{job.subject}/{job.visit}/{view}.png"] = bytes(buf)
+            files[f"masks/{folder}/{view}.png"] = encode_mask_png(big)
         if overlays:
             pct = result.percents.get(view)
             text = (

@@ -5,9 +5,13 @@ Layout of an output folder ``OUT`` (see README "Batch scoring"):
 - ``visits.csv`` / ``visits.parquet``: one row per visit (:data:`VISIT_COLUMNS`).
 - ``views.csv``: one row per photo (:data:`VIEW_COLUMNS` then one column per quality flag).
 - ``errors.csv``: one row per problem (:data:`ERROR_COLUMNS`).
-- ``overlays/``: per-photo overlays and one 2x2 sheet per visit (JPEG).
-- ``masks/``: class maps as PNG (optional).
+- ``skipped.csv``: one row per entry under the input that is not a photo of a visit
+  (:data:`SKIPPED_COLUMNS`).
+- ``overlays/<subject>/<visit>/``: per-photo overlays and one 2x2 sheet per visit
+  (JPEG); names made safe for paths by :func:`visit_folder`.
+- ``masks/<subject>/<visit>/``: class maps as palette PNGs (optional, :func:`encode_mask_png`).
 - ``run.json``: provenance of the last run.
+- ``.salt-output.json``: the input and model the folder belongs to (:mod:`salt.io.ownership`).
 - ``.salt-journal.jsonl``: one JSON line per finished visit, appended as visits finish,
   read back to resume a run; the tables are written from it at the end of a run.
 - ``.salt.lock``: held (``flock``) while a run writes the folder.
@@ -20,10 +24,12 @@ append-only; a torn last line (a run killed mid-write) is ignored when it is rea
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import math
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -32,6 +38,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from salt.errors import OutputError
@@ -44,6 +52,7 @@ __all__ = [
     "ERROR_COLUMNS",
     "JOURNAL_NAME",
     "LOCK_NAME",
+    "SKIPPED_COLUMNS",
     "VIEW_COLUMNS",
     "VISIT_COLUMNS",
     "Journal",
@@ -52,6 +61,9 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_folder",
+    "encode_mask_png",
+    "safe_name",
+    "visit_folder",
     "write_tables",
 ]
 
@@ -71,6 +83,7 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "status",
     "views_missing",
     "message",
+    "quality_flags",
     "model_name",
     "model_sha256",
     "visit_key",
@@ -94,10 +107,68 @@ VIEW_COLUMNS: tuple[str, ...] = (
     "decoded_height",
     "orientation",
     "overlay",
+    "quality_flags",
 )
 
 #: Columns of ``errors.csv``.
 ERROR_COLUMNS: tuple[str, ...] = ("file", "subject", "visit", "view", "error_type", "message")
+
+#: Columns of ``skipped.csv``.
+SKIPPED_COLUMNS: tuple[str, ...] = ("path", "reason")
+
+#: Colours of the mask classes in a palette PNG (0 not scalp: black, 1 hair: green,
+#: 2 hairless scalp: red, 255 unknown: grey); pixel values stay 0/1/2.
+MASK_PALETTE: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (40, 170, 60), (220, 40, 40))
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|%]')
+
+
+def safe_name(name: str) -> str:
+    r"""Make a subject or visit name safe as one path component, without collisions.
+
+    Characters that paths cannot hold or that change a path's meaning (``/``, ``\``,
+    control characters, ``:*?"<>|``) and ``%`` itself are percent-encoded, as is a
+    leading ``.`` (so ``..`` cannot climb and names are not hidden); different names
+    stay different. An empty name becomes ``%`` (which no other name gives).
+
+    Examples
+    --------
+    >>> safe_name("P012"), safe_name(".."), safe_name("a/b"), safe_name("50%")
+    ('P012', '%2E.', 'a%2Fb', '50%25')
+    """
+    if not name:
+        return "%"
+    text = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", name)
+    return "%2E" + text[1:] if text.startswith(".") else text
+
+
+def visit_folder(subject: str, visit: str) -> str:
+    """Return the folder of a visit's overlays and masks: ``<subject>/<visit>`` (POSIX)."""
+    return f"{safe_name(subject)}/{safe_name(visit)}"
+
+
+def encode_mask_png(class_map: npt.NDArray[np.uint8]) -> bytes:
+    """Encode a class map as a palette PNG: values kept, classes coloured in a viewer.
+
+    Parameters
+    ----------
+    class_map : ndarray of uint8, shape (H, W)
+        0 not scalp, 1 hair, 2 hairless scalp (255 unknown).
+
+    Returns
+    -------
+    bytes
+        PNG bytes; ``numpy.asarray(PIL.Image.open(...))`` gives ``class_map`` back.
+    """
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(class_map, dtype=np.uint8))  # mode L
+    palette = [c for rgb in MASK_PALETTE for c in rgb]
+    palette += [128] * (768 - len(palette))
+    image.putpalette(palette)  # L -> P: the values become palette indices
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
 
 
 def check_output_folder(
@@ -331,20 +402,34 @@ def _natural(column: pd.Series) -> pd.Series:
     return column
 
 
+def _photo_flags(row: Mapping[str, Any]) -> list[str]:
+    """Names of the quality flags set on a photo (its ``q_*`` values that are True)."""
+    return [
+        k[2:] for k, v in row.items() if k.startswith("q_") and isinstance(v, bool | np.bool_) and v
+    ]
+
+
 def tables_from_entries(
     entries: Iterable[Mapping[str, Any]], extra_errors: Iterable[Mapping[str, Any]] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Build the visits, views and errors tables from journal entries.
 
     Rows are sorted by subject and visit (views by view order), so the tables do not
-    depend on the order in which visits finished.
+    depend on the order in which visits finished. ``quality_flags`` lists the flags
+    set on each photo (``views``) and on each visit's photos (``visits``,
+    ``"top: blurry; back: overexposed"``).
     """
     visits: list[Mapping[str, Any]] = []
     views: list[Mapping[str, Any]] = []
     errors: list[Mapping[str, Any]] = list(extra_errors)
     for e in entries:
-        visits.append(e["visit"])
-        views.extend(e["views"])
+        per_view = []
+        for row in e["views"]:
+            flags = _photo_flags(row)
+            views.append({**row, "quality_flags": ", ".join(flags)})
+            if flags:
+                per_view.append(f"{row['view']}: {', '.join(flags)}")
+        visits.append({**e["visit"], "quality_flags": "; ".join(per_view)})
         errors.extend(e["errors"])
     vdf = _frame(visits, VISIT_COLUMNS)
     for c in (*(f"{v}_pct" for v in VIEWS), "salt"):
@@ -357,6 +442,7 @@ def tables_from_entries(
         "status",
         "views_missing",
         "message",
+        "quality_flags",
         "model_name",
         "model_sha256",
     ):
@@ -388,17 +474,27 @@ def write_tables(
     visits: pd.DataFrame,
     views: pd.DataFrame,
     errors: pd.DataFrame,
+    skipped: pd.DataFrame | None = None,
     *,
     parquet: bool = True,
     on_write: Callable[[str], None] | None = None,
 ) -> None:
-    """Write ``visits.csv`` (+ ``.parquet``), ``views.csv`` and ``errors.csv`` atomically.
+    """Write ``visits.csv`` (+ ``.parquet``), ``views.csv``, ``errors.csv`` and ``skipped.csv``.
 
-    CSV cells are escaped against formula injection (:mod:`salt.io.csvsafe`); the
-    Parquet file keeps the raw values.
+    Each atomically. CSV cells are escaped against formula injection
+    (:mod:`salt.io.csvsafe`); the Parquet file keeps the raw values. ``skipped``
+    (columns :data:`SKIPPED_COLUMNS`) defaults to an empty table.
     """
     out = Path(folder)
-    for name, df in (("visits.csv", visits), ("views.csv", views), ("errors.csv", errors)):
+    if skipped is None:
+        skipped = pd.DataFrame(columns=list(SKIPPED_COLUMNS))
+    tables = (
+        ("visits.csv", visits),
+        ("views.csv", views),
+        ("errors.csv", errors),
+        ("skipped.csv", skipped),
+    )
+    for name, df in tables:
         write_csv(out / name, df)
         if on_write:
             on_write(name)
