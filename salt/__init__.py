@@ -50,6 +50,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "quality_flags": ("salt.quality", "quality_flags"),
     "score_visit": ("salt.inference.engine", "score_visit"),
     "score_folder": ("salt.inference.engine", "score_folder"),
+    "report": ("salt.review.report", "write_report"),
     "VisitResult": ("salt.inference.engine", "VisitResult"),
     "ViewResult": ("salt.inference.engine", "ViewResult"),
     "change_from_baseline": ("salt.trial.response", "change_from_baseline"),

@@ -32,6 +32,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "salt.commands.evaluate",
     "salt.commands.score",
     "salt.commands.pseudo_label",
+    "salt.commands.score_visit",
+    "salt.commands.report",
+    "salt.commands.export_annotations",
+    "salt.commands.import_annotations",
+    "salt.commands.rescore",
 )
 
 

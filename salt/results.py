@@ -24,6 +24,9 @@ Visit status (``visits.csv`` ``status``), in order of precedence
     (its ``confidence`` is below the review cut-off): look at the overlays first.
 ``ok``
     All four views scored; SALT, band and AA-IGA filled.
+``corrected``
+    Not set by the engine: a person corrected the mask of a view and the visit was
+    re-scored from it (:mod:`salt.review.rescore`); ``message`` says who and when.
 """
 
 from __future__ import annotations
@@ -59,11 +62,13 @@ STATUSES: tuple[str, ...] = (
     "duplicate",
     "same_photo",
     "flagged",
+    "corrected",
 )
 
 
-#: Statuses whose visits have a SALT value (``partial``: an estimate from fewer views).
-SCORED_STATUSES: tuple[str, ...] = ("ok", "needs_review", "partial")
+#: Statuses whose visits have a SALT value (``partial``: an estimate from fewer views;
+#: ``corrected``: from a person's corrected masks).
+SCORED_STATUSES: tuple[str, ...] = ("ok", "needs_review", "partial", "corrected")
 
 #: A view whose confidence (:func:`salt.classmap.view_confidence`) is below this
 #: needs review. Chosen on the rated development photos of one person-wise fold and

@@ -393,6 +393,10 @@ def score_folder(
                     **(arguments or {}),
                 },
             )
+            # a person's corrections outlive model runs; then report.html (salt.review)
+            from salt.review import finish_output
+
+            visits_df = finish_output(out_path, visits_df)
         visits_df.attrs = {}
         return visits_df
     finally:

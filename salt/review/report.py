@@ -30,6 +30,7 @@ import pandas as pd
 
 from salt.errors import InputFileError
 from salt.io.atomic import atomic_write_text
+from salt.io.csvsafe import unescape_cell
 from salt.io.folders import natural_key
 from salt.results import REVIEW_CONFIDENCE
 from salt.views import VIEWS
@@ -111,7 +112,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _read_csv(path: Path, required: bool = True) -> pd.DataFrame:
+def read_table(path: Path, required: bool = True) -> pd.DataFrame:
+    """Read a CSV table of an output folder (formula escaping undone); empty if optional."""
     if not path.is_file():
         if required:
             raise InputFileError(
@@ -120,9 +122,13 @@ def _read_csv(path: Path, required: bool = True) -> pd.DataFrame:
             )
         return pd.DataFrame()
     try:
-        return pd.read_csv(path, dtype={"subject": str, "visit": str, "status": str})
+        df = pd.read_csv(path, dtype={"subject": str, "visit": str, "status": str})
     except (OSError, ValueError) as exc:
         raise InputFileError(f"cannot read {path}: {exc}") from None
+    for col in df.columns:  # undo the CSV formula escaping of text cells
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].map(unescape_cell)
+    return df
 
 
 def _href(out: Path, rel: str) -> str | None:
@@ -252,7 +258,8 @@ def _plots(rows: Sequence[VisitRow]) -> list[dict[str, Any]]:
     return plots
 
 
-def _run_info(out: Path) -> dict[str, Any]:
+def run_info(out: Path) -> dict[str, Any]:
+    """Read ``run.json`` of an output folder (empty when there is none)."""
     path = out / "run.json"
     if not path.is_file():
         return {}
@@ -315,13 +322,13 @@ def report_context(out: str | os.PathLike[str]) -> dict[str, Any]:
         If ``visits.csv`` or ``views.csv`` is missing or unreadable.
     """
     folder = Path(out)
-    visits = _read_csv(folder / "visits.csv")
-    views = _read_csv(folder / "views.csv")
+    visits = read_table(folder / "visits.csv")
+    views = read_table(folder / "views.csv")
     for col in ("subject", "visit", "status"):
         if col not in visits.columns:
             raise InputFileError(f"{folder / 'visits.csv'} has no {col!r} column")
     rows = _visit_rows(folder, visits, views)
-    run = _run_info(folder)
+    run = run_info(folder)
     names = (
         "visits.csv",
         "views.csv",

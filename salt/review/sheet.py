@@ -1,0 +1,207 @@
+"""The one-visit sheet for a patient record: four overlays, the numbers, the model and the date.
+
+:func:`visit_sheet` draws a scored visit (:class:`salt.results.VisitResult` from
+:func:`salt.score_visit` with ``masks=True``) as one image: the 2x2 overlay sheet of
+:func:`salt.io.overlay.contact_sheet` above a panel with SALT, band, AA-IGA, status,
+each view's hair loss % and confidence, the model's name and SHA256, the salt version
+and the date. :func:`write_sheet` saves it as PNG and PDF (Pillow). :func:`result_table`
+is the same numbers as text, for a terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from salt.io.atomic import atomic_write_bytes
+from salt.results import REVIEW_CONFIDENCE, VisitResult
+from salt.views import VIEWS
+
+__all__ = ["result_table", "visit_sheet", "write_sheet"]
+
+_PANEL_LINE = 26  # pixels per text line of the panel
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, fmt)
+
+
+def result_table(result: VisitResult) -> str:
+    """Return the per-view % and SALT of a visit as a plain-text table.
+
+    Parameters
+    ----------
+    result : VisitResult
+        A scored visit.
+
+    Returns
+    -------
+    str
+        One line per view (hair loss %, confidence, a mark when it needs review),
+        then SALT, band, AA-IGA and status.
+    """
+    lines = [f"{'view':<6} {'hair loss %':>11} {'confidence':>10}"]
+    for v in VIEWS:
+        vr = result.views.get(v)
+        conf = None if vr is None else vr.confidence
+        mark = "  review" if conf is not None and conf < REVIEW_CONFIDENCE else ""
+        lines.append(
+            f"{v:<6} {_num(result.percents.get(v), '.1f'):>11} {_num(conf, '.2f'):>10}{mark}"
+        )
+    lines.append(
+        f"SALT {_num(result.salt, '.1f')}   band {result.band or '-'}   "
+        f"AA-IGA {'-' if result.aa_iga is None else result.aa_iga}   status {result.status}"
+    )
+    return "\n".join(lines)
+
+
+def _panel_lines(result: VisitResult, when: datetime) -> list[str]:
+    import salt
+
+    lines = result_table(result).splitlines()
+    lines.append("")
+    lines.append(
+        f"model {result.model_name} (SHA256 {result.model_sha256[:16]}...), salt {salt.__version__}"
+    )
+    lines.append(f"scored {when.strftime('%Y-%m-%d %H:%M %Z').strip()}")
+    lines.append("Measured by software: check the outlines (green scalp, red hairless).")
+    return lines
+
+
+def visit_sheet(
+    result: VisitResult,
+    photos: Mapping[str, npt.NDArray[np.uint8]],
+    *,
+    when: datetime,
+    title: str = "",
+) -> npt.NDArray[np.uint8]:
+    """Draw a scored visit as one image: the 2x2 overlays above the numbers.
+
+    Parameters
+    ----------
+    result : VisitResult
+        A scored visit whose views carry their class maps (``masks=True``).
+    photos : Mapping[str, ndarray]
+        The photos (H, W, 3) uint8 RGB, upright, by view.
+    when : datetime
+        Date printed on the sheet (give a time zone).
+    title : str
+        Written across the top (default: subject / visit).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, 720, 3)
+        RGB.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    from salt.io.overlay import contact_sheet, draw_overlay
+
+    tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
+    for v in VIEWS:
+        vr, rgb = result.views.get(v), photos.get(v)
+        if vr is None or vr.class_map is None or rgb is None:
+            tiles[v] = None
+            continue
+        pct = result.percents.get(v)
+        text = f"{v}: {pct:.1f} % hair loss" if pct is not None else f"{v}: no scalp found"
+        tiles[v] = draw_overlay(rgb, vr.class_map, text)
+    head = title or " / ".join(x for x in (result.subject, result.visit) if x) or "visit"
+    sheet = contact_sheet(tiles, f"{head}   SALT {_num(result.salt, '.1f')}")
+    lines = _panel_lines(result, when)
+    panel = Image.new("RGB", (sheet.shape[1], 20 + _PANEL_LINE * len(lines)), "white")
+    draw = ImageDraw.Draw(panel)
+    font = ImageFont.load_default(size=18)
+    for i, line in enumerate(lines):
+        draw.text((14, 10 + _PANEL_LINE * i), line, fill="black", font=font)
+    return np.vstack([sheet, np.asarray(panel, np.uint8)])
+
+
+def write_sheet(
+    image: npt.NDArray[np.uint8], out: str | os.PathLike[str], *, pdf: bool = True
+) -> list[Path]:
+    """Save a sheet as ``sheet.png`` (and ``sheet.pdf``) in a folder, atomically.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3)
+        From :func:`visit_sheet`.
+    out : path-like
+        The folder (created).
+    pdf : bool, default True
+        Also write a one-page PDF.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from PIL import Image
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(np.ascontiguousarray(image), "RGB")
+    written = []
+    for name, fmt, opts in (("sheet.png", "PNG", {}), ("sheet.pdf", "PDF", {"resolution": 150})):
+        if fmt == "PDF" and not pdf:
+            continue
+        buf = io.BytesIO()
+        img.save(buf, fmt, **opts)
+        atomic_write_bytes(folder / name, buf.getvalue())
+        written.append(folder / name)
+    return written
+
+
+def score_and_draw(
+    photos: Mapping[str, str | os.PathLike[str]],
+    *,
+    model: Any = None,
+    backend: str = "auto",
+    device: str = "auto",
+    subject: str = "",
+    visit: str = "",
+    when: datetime | None = None,
+) -> tuple[VisitResult, npt.NDArray[np.uint8]]:
+    """Score one visit from its four photo files and draw its sheet.
+
+    Parameters
+    ----------
+    photos : Mapping[str, path]
+        One photo file per view (names or aliases).
+    model, backend, device
+        As in :func:`salt.score_visit`.
+    subject, visit : str
+        Labels for the sheet.
+    when : datetime, optional
+        Date on the sheet (default: now, local time zone).
+
+    Returns
+    -------
+    result : VisitResult
+        The scored visit.
+    image : ndarray of uint8
+        The sheet (:func:`visit_sheet`).
+    """
+    from salt.inference.engine import score_visit
+    from salt.io.photo import load_photo
+
+    result = score_visit(
+        photos,
+        model=model,
+        backend=backend,
+        device=device,
+        masks=True,
+        subject=subject,
+        visit=visit,
+    )
+    rgb = {v: load_photo(result.views[v].path, target_side=720).rgb for v in result.views}
+    stamp = when or datetime.now().astimezone()
+    return result, visit_sheet(result, rgb, when=stamp)
