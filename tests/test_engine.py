@@ -419,7 +419,11 @@ def test_masks_written(tmp_path: Path, model: SaltModel) -> None:
     good_visit(root / "A" / "w0")
     out = tmp_path / "out"
     salt.score_folder(root, out, model=model, progress=False, masks=True, overlays=False)
-    mask = cv2.imread(str(out / "masks" / "A" / "w0" / "back.png"), cv2.IMREAD_UNCHANGED)
+    from PIL import Image
+
+    with Image.open(out / "masks" / "A" / "w0" / "back.png") as png:
+        assert png.mode == "P"  # a palette PNG: coloured in a viewer, values kept
+        mask = np.asarray(png)
     assert mask.shape == (H, W) and set(np.unique(mask)) == {0, 1, 2}
     assert math.isclose(100 * (mask == 2).sum() / (mask >= 1).sum(), PCT["back"], abs_tol=1.0)
     assert not (out / "overlays").exists()

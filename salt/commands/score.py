@@ -4,11 +4,15 @@ Writes ``visits.csv``, ``visits.parquet``, ``views.csv``, ``errors.csv``,
 ``overlays/``, optional ``masks/`` and ``run.json`` into OUT (see
 :func:`salt.score_folder`).
 
-Exit codes: 0 when every visit was scored (status ``ok``, or ``partial`` with
-``--partial``); 1 when the run finished but some visits were not scored (status
-``incomplete``, ``error`` or ``flagged``; see ``errors.csv``); 2 when nothing was
-scored because of bad arguments or input (unwritable or locked output folder,
-no photos, model not found).
+ROOT is a photo folder (nested, flat, or one visit's folder) or a manifest CSV
+(path, subject, visit, view). Entries that are not photos of a visit are listed in
+``skipped.csv``.
+
+Exit codes: 0 when every visit was scored (status ``ok`` or ``needs_review``, or
+``partial`` with ``--partial``); 1 when the run finished but some visits were not
+scored (see ``errors.csv``); 2 when nothing (more) was done because of bad arguments
+or input or a failed write (output folder unwritable, in use, holding files salt did
+not write or another input's results; disk full; no photos; model not found).
 """
 
 from __future__ import annotations
@@ -38,14 +42,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score",
         help="score every visit of a photo folder (SALT, per-view %%, overlays)",
         description=(
-            "Score every visit under ROOT (ROOT/<subject>/<visit>/<view>.jpg or "
-            "ROOT/<subject>_<visit>_<view>.jpg) and write visits.csv, visits.parquet, "
-            "views.csv, errors.csv, overlays/ and run.json into OUT. Exit code 0 when every "
-            "visit was scored, 1 when some were not (see errors.csv), 2 on bad arguments or input."
+            "Score every visit under ROOT (ROOT/<subject>/<visit>/<view>.jpg, "
+            "ROOT/<subject>_<visit>_<view>.jpg, or one visit's folder ROOT/<view>.jpg), or "
+            "the photos a manifest CSV lists (columns path, subject, visit, view), and write "
+            "visits.csv, visits.parquet, views.csv, errors.csv, skipped.csv, overlays/ and "
+            "run.json into OUT. Exit code 0 when every visit was scored, 1 when some were not "
+            "(see errors.csv), 2 on bad arguments or input, or when a write failed."
         ),
     )
-    p.add_argument("root", help="photo folder")
+    p.add_argument("root", help="photo folder, one visit's folder, or a manifest .csv")
     p.add_argument("-o", "--out", required=True, help="output folder (created; not inside ROOT)")
+    p.add_argument(
+        "--view-aliases",
+        metavar="FILE",
+        help='more view names: JSON {"name": "view"} or CSV with columns alias,view',
+    )
+    p.add_argument(
+        "--replace-output",
+        action="store_true",
+        help="OUT holds another input's results: replace them (only files salt wrote are removed)",
+    )
     p.add_argument("--model", default="default", help="registered model name or model folder")
     p.add_argument(
         "--backend", default="auto", choices=("auto", *BACKENDS), help="inference backend"
@@ -121,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
             arguments={"command": ["salt", *sys.argv[1:]]},
             client=client,
             chunk_visits=args.chunk_visits,
+            view_aliases=args.view_aliases,
+            replace_output=args.replace_output,
         )
     finally:
         if client is not None:

@@ -59,7 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--every", type=int, default=4, help="longitudinal: weeks between visits")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (95)")
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        "--no-progress",
+        dest="no_progress",
+        action="store_true",
+        help="no progress bar",
+    )
     parser.set_defaults(func=run)
 
 

@@ -18,13 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import platform
-import socket
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +37,7 @@ from salt.errors import (
 )
 from salt.inference import pipeline
 from salt.inference.local import run_local, shared_predictor
+from salt.inference.outfolder import OutputWriter, outputs_exist, write_run_json
 from salt.inference.pipeline import (
     Job,
     Options,
@@ -52,18 +49,22 @@ from salt.inference.pipeline import (
     measure_visit,
     resolve_model,
 )
-from salt.io.folders import Visit, discover_visits
+from salt.io.folders import FolderScan, Skipped, Visit, duplicate_message, log_skipped, scan_folder
+from salt.io.manifest import is_manifest, read_manifest
+from salt.io.names import load_view_aliases
 from salt.io.outputs import (
+    SKIPPED_COLUMNS,
     Journal,
     OutputLock,
     check_output_folder,
     tables_from_entries,
     write_tables,
 )
+from salt.io.ownership import claim_output_folder, remove_temporaries
 from salt.io.storage import PhotoPath, as_local, is_url
 from salt.model.backends import default_threads, resolve_backend
 from salt.results import SCORED_STATUSES, STATUSES, ViewResult, VisitResult
-from salt.views import VIEWS, normalize_view
+from salt.views import VIEW_ALIASES, VIEWS, alias_key, normalize_view
 
 __all__ = ["STATUSES", "ViewResult", "VisitResult", "score_folder", "score_visit"]
 
@@ -194,20 +195,27 @@ def score_folder(
     arguments: Mapping[str, Any] | None = None,
     client: Any = None,
     chunk_visits: int = 4,
+    view_aliases: str | os.PathLike[str] | Mapping[str, str] | None = None,
+    replace_output: bool = False,
 ) -> pd.DataFrame:
-    """Score every visit under a photo folder.
+    """Score every visit under a photo folder, or of a manifest.
 
     Parameters
     ----------
     root : path-like or str
-        The photo folder (layouts of :func:`salt.discover_visits`): a local path, a
-        ``file://`` URL or an fsspec URL such as ``s3://bucket/study``
-        (:mod:`salt.io.storage`). Never written.
+        The photo folder (layouts of :func:`salt.io.folders.scan_folder`, including one
+        visit's folder): a local path, a ``file://`` URL or an fsspec URL such as
+        ``s3://bucket/study`` (:mod:`salt.io.storage`); or a manifest, a ``.csv`` file
+        with the columns path, subject, visit, view (:mod:`salt.io.manifest`). Never
+        written. Entries that are not photos of a visit are listed in ``skipped.csv``.
     out : path-like, optional
         Local (or mounted) output folder for ``visits.csv``, ``visits.parquet``,
         ``views.csv``, ``errors.csv``, ``overlays/``, ``masks/`` and ``run.json``
         (see :mod:`salt.io.outputs`); a URL raises :class:`salt.OutputError`. Created
-        if needed. ``None`` writes nothing and only returns the table.
+        if needed. It records the input and model it belongs to
+        (:mod:`salt.io.ownership`): the same input resumes, another is refused unless
+        ``replace_output``, and files salt did not write are never overwritten.
+        ``None`` writes nothing and only returns the table.
     model : SaltModel or str, optional
         The model, or a registered model name; ``None`` loads ``"default"``.
     batch_size : int, default 16
@@ -258,6 +266,13 @@ def score_folder(
     chunk_visits : int, default 4
         Visits per cluster task (with ``client``); 4 visits = 16 photos = one
         default batch.
+    view_aliases : path-like or Mapping, optional
+        More view names: a view-alias file (JSON or CSV,
+        :func:`salt.io.names.load_view_aliases`) or a mapping name -> view, added to
+        the defaults.
+    replace_output : bool, default False
+        Replace the results of another input in ``out`` (only the files salt wrote
+        for it are removed).
 
     Returns
     -------
@@ -268,8 +283,9 @@ def score_folder(
     Raises
     ------
     OutputError
-        Before any work, if ``out`` cannot be written, is inside ``root``, or is in
-        use by another run.
+        Before any work, if ``out`` cannot be written, is ``root`` or inside it, is in
+        use by another run, or holds files salt did not write or the results of another
+        input; during the run, if a write fails (disk full), naming the file.
     InputFileError
         If ``root`` holds no photos.
     ModelError
@@ -286,28 +302,29 @@ def score_folder(
     lock = OutputLock(out_path).acquire() if out_path is not None else None
     try:
         t = time.perf_counter()
-        visits = _visits(root_path, out_path)
+        scan = _scan(root_path, out_path, view_aliases)
         timer.add("discover", time.perf_counter() - t)
         m = resolve_model(model)
-        n_workers = workers or min(8, default_threads())
+        if out_path is not None:
+            claim_output_folder(
+                out_path,
+                source=_source(root_path),
+                model_name=str(m.name),
+                model_sha256=str(m.sha256),
+                replace=replace_output,
+            )
+            remove_temporaries(out_path)
         # on a cluster the workers, not this process, resolve and check the device
         be_name, be_device = resolve_backend(backend, device, check_device=client is None)
-        settings = {
-            "model": [str(m.name), str(m.sha256)],
-            "backend": be_name,
-            "partial": partial,
-            "strict": strict,
-            "thresholds": quality_thresholds,
-            "min_side": min_side,
-            "masks": masks,
-            "overlays": overlays,
-        }
+        n_workers = workers or min(8, default_threads())
         options = Options(
             batch_size=batch_size,
             workers=n_workers,
             writers=writers or n_workers,
             prefetch=prefetch or max(2 * n_workers, batch_size // 2),
-            settings=json.dumps(settings, sort_keys=True, default=str),
+            settings=_settings(
+                m, be_name, partial, strict, quality_thresholds, min_side, masks, overlays
+            ),
             partial=partial,
             strict=strict,
             thresholds=quality_thresholds,
@@ -315,52 +332,25 @@ def score_folder(
             overlays=overlays and out_path is not None,
             masks=masks and out_path is not None,
         )
-        journal = Journal(out_path) if out_path is not None else None
-        previous = journal.read() if (journal is not None and resume) else {}
-        # a finished visit is reused only if the files it refers to are still there
-        previous = {
-            k: e
-            for k, e in previous.items()
-            if outputs_exist(out_path, e, options.overlays, options.masks)
-        }
-        jobs = [_job(i, v) for i, v in enumerate(visits)]
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=len(jobs), unit="visit", disable=not progress, desc="scoring", dynamic_ncols=True
+        jobs = [_job(i, v) for i, v in enumerate(scan.visits)]
+        entries, stats = _run(
+            jobs,
+            out_path,
+            resume=resume,
+            progress=progress,
+            client=client,
+            chunk_visits=chunk_visits,
+            device=device,
+            be_device=be_device,
+            model=m,
+            backend=be_name,
+            options=options,
+            timer=timer,
         )
-        writer = OutputWriter(out_path, journal, bar)
-        common: dict[str, Any] = {
-            "model": m,
-            "backend": be_name,
-            "options": options,
-            "previous": previous,
-            "timer": timer,
-            "emit": writer,
-        }
-        try:
-            if client is None:
-                stats = run_local(jobs, device=be_device, **common)
-            else:
-                from salt.inference.cluster import run_on_cluster
-
-                stats = run_on_cluster(
-                    client, jobs, device=device, chunk_visits=chunk_visits, **common
-                )
-        finally:
-            bar.close()
-            if journal is not None:
-                journal.close()
-        visits_df = _write_tables(out_path, journal, writer.entries, timer)
-        counts = _counts(visits_df, jobs, stats)
+        visits_df = _write_tables(out_path, entries, scan.skipped, timer)
+        counts = _counts(visits_df, jobs, stats, len(scan.skipped))
         elapsed = time.perf_counter() - t_start
-        log.info(
-            "scored %d visits (%d reused) in %.1f s: %s",
-            len(jobs),
-            counts["reused"],
-            elapsed,
-            ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
-        )
+        _log_summary(counts, elapsed, out_path)
         if out_path is not None:
             write_run_json(
                 out_path,
@@ -388,6 +378,8 @@ def score_folder(
                     "quality_thresholds": quality_thresholds,
                     "min_side": min_side,
                     "allow_inside_input": allow_inside_input,
+                    "view_aliases": _aliases_arg(view_aliases),
+                    "replace_output": replace_output,
                     "scheduler": None if client is None else str(client.scheduler.address),
                     "chunk_visits": chunk_visits,
                     **(arguments or {}),
@@ -404,6 +396,95 @@ def score_folder(
             lock.release()
 
 
+def _settings(
+    m: Any,
+    backend: str,
+    partial: bool,
+    strict: bool,
+    thresholds: Any,
+    min_side: int,
+    masks: bool,
+    overlays: bool,
+) -> str:
+    """Return the settings that make a visit's result (part of its resume key), as JSON."""
+    settings = {
+        "model": [str(m.name), str(m.sha256)],
+        "backend": backend,
+        "partial": partial,
+        "strict": strict,
+        "thresholds": thresholds,
+        "min_side": min_side,
+        "masks": masks,
+        "overlays": overlays,
+    }
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def _run(
+    jobs: list[Job],
+    out: Path | None,
+    *,
+    resume: bool,
+    progress: bool,
+    client: Any,
+    chunk_visits: int,
+    device: str,
+    be_device: str,
+    **common: Any,
+) -> tuple[list[dict[str, Any]], RunStats]:
+    """Score ``jobs`` here or on the cluster, writing each visit as it finishes."""
+    options = common["options"]
+    journal = Journal(out) if out is not None else None
+    previous = journal.read() if (journal is not None and resume) else {}
+    # a finished visit is reused only if the files it refers to are still there
+    previous = {
+        k: e for k, e in previous.items() if outputs_exist(out, e, options.overlays, options.masks)
+    }
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=len(jobs), unit="visit", disable=not progress, desc="scoring", dynamic_ncols=True
+    )
+    writer = OutputWriter(out, journal, bar)
+    try:
+        if client is None:
+            stats = run_local(jobs, device=be_device, previous=previous, emit=writer, **common)
+        else:
+            from salt.inference.cluster import run_on_cluster
+
+            stats = run_on_cluster(
+                client,
+                jobs,
+                device=device,
+                chunk_visits=chunk_visits,
+                previous=previous,
+                emit=writer,
+                **common,
+            )
+    finally:
+        bar.close()
+        if journal is not None:
+            journal.close()
+    if journal is not None:
+        writer.entries.sort(key=lambda e: e["index"])
+        journal.rewrite(
+            {k: e[k] for k in ("key", "visit_id", "visit", "views", "errors")}
+            for e in writer.entries
+        )
+    return writer.entries, stats
+
+
+def _source(root: PhotoPath) -> str:
+    """Return the input a run's output folder belongs to: a resolved local path, or the URL."""
+    return str(root.resolve()) if isinstance(root, Path) else root
+
+
+def _aliases_arg(view_aliases: Any) -> Any:
+    if view_aliases is None or isinstance(view_aliases, str | os.PathLike):
+        return None if view_aliases is None else str(view_aliases)
+    return dict(view_aliases)
+
+
 def _output_folder(
     out: str | os.PathLike[str] | None, root: PhotoPath, allow_inside_input: bool
 ) -> Path | None:
@@ -417,32 +498,41 @@ def _output_folder(
             "then copy it, e.g. with fsspec or `aws s3 sync`"
         )
     root_local = root if isinstance(root, Path) else None
-    return check_output_folder(
-        as_local(out) or out, root_local, allow_inside_input=allow_inside_input
-    )
+    out_local = as_local(out) or Path(out)
+    if root_local is not None and out_local.resolve() == root_local.resolve():
+        raise OutputError(
+            f"output folder {out_local} is the photo folder itself: choose a folder outside it"
+        )
+    if root_local is not None and is_manifest(root_local):
+        root_local = None  # a manifest's photos may be anywhere
+    return check_output_folder(out_local, root_local, allow_inside_input=allow_inside_input)
 
 
-def _visits(root: PhotoPath, out: Path | None) -> list[Visit]:
-    """List the visits under ``root``, without photos inside the output folder ``out``."""
-    visits = discover_visits(root, on_duplicate="record")
-    if out is None or not isinstance(root, Path):
-        return visits
-    root_abs = root.resolve()
-    if out != root_abs and root_abs not in out.parents:
-        return visits
-    return [
-        v for v in visits if not any(out in Path(p).resolve().parents for p in v.paths.values())
-    ]
+def _scan(root: PhotoPath, out: Path | None, view_aliases: Any) -> FolderScan:
+    """List the visits of a photo folder or manifest; the output folder is not read."""
+    aliases: Mapping[str, str] | None
+    if view_aliases is None:
+        aliases = None
+    elif isinstance(view_aliases, Mapping):
+        aliases = {
+            **VIEW_ALIASES,
+            **{alias_key(str(k)): normalize_view(str(v)) for k, v in view_aliases.items()},
+        }
+    else:
+        aliases = load_view_aliases(view_aliases)
+    if is_manifest(root):
+        scan = read_manifest(root, aliases=aliases)
+    else:
+        scan = scan_folder(root, aliases=aliases, exclude=() if out is None else (out,))
+    log_skipped(scan.skipped, "skipped.csv" if out is not None else "salt.io.folders.scan_folder")
+    return scan
 
 
 def _job(index: int, v: Visit) -> Job:
     """Make a pipeline job of a visit, with an error row per view that has two photos."""
     errs = [
         error_row(
-            DuplicateViewError(
-                f"visit {v.subject}/{v.visit} has {len(ps)} photos of the {view!r} view: "
-                f"{', '.join(str(p) for p in ps)}; keep one"
-            ),
+            DuplicateViewError(duplicate_message(v.subject, v.visit, view, ps)),
             file=", ".join(str(p) for p in ps),
             subject=v.subject,
             visit=v.visit,
@@ -454,24 +544,29 @@ def _job(index: int, v: Visit) -> Job:
 
 
 def _write_tables(
-    out: Path | None, journal: Any, entries: list[dict[str, Any]], timer: Timer
+    out: Path | None,
+    entries: list[dict[str, Any]],
+    skipped: Sequence[Skipped],
+    timer: Timer,
 ) -> pd.DataFrame:
-    """Sort the finished visits, rewrite the journal and write the tables; return visits."""
-    entries.sort(key=lambda e: e["index"])
+    """Write the tables from the finished visits (sorted); return the visits table."""
     t = time.perf_counter()
     visits_df, views_df, errors_df = tables_from_entries(entries)
-    if out is not None and journal is not None:
-        journal.rewrite(
-            {k: e[k] for k in ("key", "visit_id", "visit", "views", "errors")} for e in entries
+    if out is not None:
+        skipped_df = pd.DataFrame(
+            [(s.path, s.reason) for s in skipped], columns=list(SKIPPED_COLUMNS)
         )
-        write_tables(out, visits_df, views_df, errors_df)
+        write_tables(out, visits_df, views_df, errors_df, skipped_df)
     timer.add("tables", time.perf_counter() - t)
     visits_df.attrs["n_errors"] = len(errors_df)
+    visits_df.attrs["photos_flagged"] = int((views_df["quality_flags"].fillna("") != "").sum())
     return visits_df
 
 
-def _counts(visits_df: pd.DataFrame, jobs: list[Job], stats: RunStats) -> dict[str, int]:
-    """Count visits, reused, scored, photos, statuses and errors for ``run.json``."""
+def _counts(
+    visits_df: pd.DataFrame, jobs: list[Job], stats: RunStats, n_skipped: int
+) -> dict[str, int]:
+    """Count visits, reused, scored, photos, statuses, flags, errors and skipped entries."""
     counts = {
         "visits": len(jobs),
         "reused": stats.reused,
@@ -480,126 +575,29 @@ def _counts(visits_df: pd.DataFrame, jobs: list[Job], stats: RunStats) -> dict[s
     }
     for status in STATUSES:
         counts[status] = int((visits_df["status"] == status).sum())
+    counts["photos_flagged"] = int(visits_df.attrs.get("photos_flagged", 0))
+    counts["visits_flagged"] = int((visits_df["quality_flags"].fillna("") != "").sum())
     counts["errors"] = int(visits_df.attrs.get("n_errors", 0))
+    counts["skipped"] = n_skipped
     return counts
 
 
-def write_run_json(
-    out: Path,
-    *,
-    model: Any,
-    backend: Mapping[str, Any],
-    cluster: Mapping[str, Any] | None,
-    started: datetime,
-    elapsed: float,
-    counts: Mapping[str, int],
-    stages: Mapping[str, float],
-    arguments: Mapping[str, Any],
-) -> None:
-    import salt
-    from salt.io.atomic import atomic_write_text
-
-    info = {
-        "salt_version": salt.__version__,
-        "arguments": dict(arguments),
-        "model": {
-            "name": str(model.name),
-            "sha256": str(model.sha256),
-            "config": model.config.to_dict()
-            if hasattr(model.config, "to_dict")
-            else str(model.config),
-        },
-        "backend": dict(backend),
-        "host": host_info(),
-        "cluster": cluster,
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(elapsed, 3),
-        "visits_per_second": round(counts["visits"] / elapsed, 3) if elapsed > 0 else None,
-        "counts": dict(counts),
-        "stage_seconds": {k: round(v, 3) for k, v in sorted(stages.items())},
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-    }
-    atomic_write_text(out / "run.json", json.dumps(info, indent=2, default=str) + "\n")
-
-
-def peak_rss_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return math.nan
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
-
-
-def host_info() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    import torch
-
-    from salt.model.backends import default_threads
-
-    gpu = (
-        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        if torch.cuda.is_available()
-        else []
+def _log_summary(counts: Mapping[str, int], elapsed: float, out: Path | None) -> None:
+    """Log the one summary line of a run: statuses, quality flags, skipped entries."""
+    where = f" (see {out})" if out is not None else ""
+    parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
+    if counts["photos_flagged"]:
+        parts.append(
+            f"{counts['photos_flagged']} photos in {counts['visits_flagged']} visits with quality "
+            "flags (column quality_flags)"
+        )
+    if counts["skipped"]:
+        parts.append(f"{counts['skipped']} entries skipped (skipped.csv)")
+    log.info(
+        "scored %d visits (%d reused) in %.1f s: %s%s",
+        counts["visits"],
+        counts["reused"],
+        elapsed,
+        ", ".join(parts),
+        where,
     )
-    return {
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpu_cores": default_threads(),
-        "gpu": gpu,
-    }
-
-
-class OutputWriter:
-    """Write finished visits: their files (atomically), then their journal line.
-
-    The single writer of an output folder, for local and cluster runs alike: a
-    visit's journal line is written only after its overlays and masks, so a visit
-    in the journal always has its files.
-    """
-
-    def __init__(self, out: Path | None, journal: Any, bar: Any) -> None:
-        self.out = out
-        self.journal = journal
-        self.bar = bar
-        self.entries: list[dict[str, Any]] = []
-
-    def __call__(self, entry: dict[str, Any], files: dict[str, bytes], reused: bool) -> None:
-        from salt.io.atomic import atomic_write_bytes
-
-        if self.out is not None:
-            for rel, data in files.items():
-                path = self.out / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(path, data, fsync=False)
-        if self.journal is not None and not reused:
-            self.journal.append([{k: v for k, v in entry.items() if k != "index"}])
-        self.entries.append(entry)
-        self.bar.update(1)
-
-
-def outputs_exist(out: Path | None, entry: Mapping[str, Any], overlays: bool, masks: bool) -> bool:
-    """Whether the files a journal entry refers to (and the run asks for) exist."""
-    if out is None:
-        return True
-    for row in entry.get("views", []):
-        rel = row.get("overlay")
-        if overlays and not rel:
-            return False
-        if rel and not (out / rel).exists():
-            return False
-        mask = out / "masks" / str(row["subject"]) / str(row["visit"])
-        if masks and not (mask / f"{row['view']}.png").exists():
-            return False
-    return True
