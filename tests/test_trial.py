@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from salt.errors import BadValueError
+from salt.trial import criteria, relapse_rules
 from salt.trial import response as trial
 
 # A: 80 -> 40 -> 10        responder at 24 (SALT 10, -87.5 %)
@@ -148,7 +149,7 @@ def test_relapse_after_reference() -> None:
             "salt": [70.0, 10.1, 30.1, 30.2, 70.0, 10.0, 30.5, 70.0, 70.0, 60.0],
         }
     )
-    r = trial.relapse(table, 12).set_index("subject")
+    r = relapse_rules.relapse(table, 12).set_index("subject")
     assert r["relapse"].tolist()[:2] == [True, True]
     assert r["relapse"].isna().tolist() == [False, False, True, True]
     assert r.loc["E", "relapse_week"] == 36.0 and r.loc["F", "relapse_week"] == 24.0
@@ -156,7 +157,7 @@ def test_relapse_after_reference() -> None:
     assert r.loc["E", "n_after"] == 2
     assert math.isnan(r.loc["G", "reference_salt"])
     # a per-subject reference: E measured from week 24 (30.1 -> 30.2) does not relapse
-    r2 = trial.relapse(table, {"E": 24, "F": 12}).set_index("subject")
+    r2 = relapse_rules.relapse(table, {"E": 24, "F": 12}).set_index("subject")
     assert r2["relapse"].tolist()[:2] == [False, True]
 
 
@@ -168,12 +169,12 @@ def test_eligibility_at_screening() -> None:
             "salt": [50.0, 45.0, 49.9, np.nan, 80.0, 10.0],
         }
     )
-    e = trial.eligibility(table).set_index("subject")
+    e = criteria.eligibility(table).set_index("subject")
     assert e["eligible"].tolist()[:2] == [True, False]  # 50 is eligible, 49.9 is not
     assert pd.isna(e.loc["C", "eligible"])  # screening visit without a score
     assert bool(e.loc["D", "eligible"])  # first visit is week 0
     assert e["screening_week"].tolist() == [-4.0, -4.0, -4.0, 0.0]
-    e0 = trial.eligibility(table, screening=0).set_index("subject")
+    e0 = criteria.eligibility(table, screening=0).set_index("subject")
     assert e0["eligible"].isna().tolist() == [False, True, True, False]
     assert not bool(e0.loc["A", "eligible"])  # 45 at week 0
 

@@ -1,4 +1,4 @@
-"""Longitudinal trial analysis of SALT: responders, response rates, time to response, relapse.
+"""Longitudinal trial analysis of SALT: responders, response rates, time to response.
 
 Pandas in, pandas out. The input is a long table of visits, one row per
 attended visit (columns ``subject``, ``week``, ``salt`` by default; names are
@@ -43,15 +43,12 @@ import pandas as pd
 from scipy import stats
 
 from salt.errors import BadValueError
-from salt.scoring import at_least
-from salt.trial.endpoints import ELIGIBILITY_SALT, RESPONSE_ENDPOINTS, endpoints
+from salt.trial.endpoints import RESPONSE_ENDPOINTS, endpoints
 
 __all__ = [
     "MISSING_POLICIES",
     "change_from_baseline",
     "durable_response",
-    "eligibility",
-    "relapse",
     "responders",
     "response_rates",
     "time_to_response",
@@ -504,106 +501,4 @@ def durable_response(
         }
     )
     out["durable"] = out["durable"].astype("boolean")
-    return out
-
-
-def relapse(
-    df: pd.DataFrame,
-    reference: Any,
-    *,
-    subject: str = "subject",
-    time: str = "week",
-    score: str = "salt",
-) -> pd.DataFrame:
-    """Relapse after a reference visit: a rise of more than 20 SALT points.
-
-    Only observed visits after the reference are used.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long table of visits.
-    reference : scalar or mapping
-        The reference visit (e.g. the week treatment was stopped or tapered), as a
-        value of ``time`` or a ``{subject: time}`` mapping.
-    subject, time, score : str
-        Column names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per subject: ``subject``, ``reference_salt`` (NaN without a
-        reference visit), ``n_after`` (scored visits after it), ``max_rise``
-        (largest ``salt - reference_salt`` after it, points), ``relapse``
-        (nullable boolean: ``<NA>`` without a reference visit or later visits) and
-        ``relapse_week`` (first visit with a rise of more than 20 points).
-    """
-    ep = _scored(df, subject, time, score, None, reference)
-    rows = []
-    for sid in pd.unique(df[subject]):
-        visits = ep[ep[subject] == sid].sort_values(time)
-        after = visits[visits["relapse"].notna()]
-        ref = visits["reference_salt"].iloc[0] if len(visits) else math.nan
-        hits = after[after["relapse"].astype(bool)]
-        rows.append(
-            {
-                subject: sid,
-                "reference_salt": float(ref),
-                "n_after": len(after),
-                "max_rise": float((after[score] - after["reference_salt"]).max())
-                if len(after)
-                else math.nan,
-                "relapse": bool(len(hits)) if len(after) else pd.NA,
-                "relapse_week": float(hits[time].iloc[0]) if len(hits) else math.nan,
-            }
-        )
-    out = pd.DataFrame(rows)
-    out["relapse"] = out["relapse"].astype("boolean")
-    return out
-
-
-def eligibility(
-    df: pd.DataFrame,
-    *,
-    screening: Any = None,
-    threshold: float = ELIGIBILITY_SALT,
-    subject: str = "subject",
-    time: str = "week",
-    score: str = "salt",
-) -> pd.DataFrame:
-    """Eligibility at screening: SALT >= 50 (severe disease).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long table of visits.
-    screening : scalar, mapping or None, default None
-        The screening visit; ``None``: each subject's first visit.
-    threshold : float, default 50
-        Minimum SALT for eligibility (inclusive).
-    subject, time, score : str
-        Column names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per subject: ``subject``, ``screening_week``, ``screening_salt``
-        and ``eligible`` (nullable boolean, ``<NA>`` without a scored screening
-        visit).
-    """
-    ep = endpoints(df, subject=subject, time=time, score=score, baseline=screening)
-    times = _baseline_time(df, subject, time, screening)
-    rows = []
-    for sid in pd.unique(df[subject]):
-        value = ep.loc[ep[subject] == sid, "baseline_salt"].iloc[0]
-        rows.append(
-            {
-                subject: sid,
-                "screening_week": float(times[sid]),
-                "screening_salt": float(value),
-                "eligible": pd.NA if math.isnan(value) else at_least(float(value), threshold),
-            }
-        )
-    out = pd.DataFrame(rows)
-    out["eligible"] = out["eligible"].astype("boolean")
     return out
