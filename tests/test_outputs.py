@@ -127,3 +127,30 @@ def test_tables_sort_visits_like_discover_visits() -> None:
         ("S2", "week10"),
         ("S10", "week2"),
     ]
+
+
+def test_safe_names_cannot_climb_or_collide() -> None:
+    from salt.io.outputs import safe_name, visit_folder
+
+    names = ["..", ".", "", "a/b", "a%2Fb", "a\\b", "P01", "%", "..a", "%2E."]
+    safe = [safe_name(n) for n in names]
+    assert len(set(safe)) == len(names)  # different names stay different
+    for s in safe:
+        assert s and "/" not in s and "\\" not in s and not s.startswith(".")
+    assert visit_folder("..", "..") == "%2E./%2E."
+
+
+def test_mask_png_is_a_palette_keeping_the_classes() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from salt.io.outputs import encode_mask_png
+
+    cmap = np.array([[0, 1], [2, 255]], np.uint8)
+    with Image.open(io.BytesIO(encode_mask_png(cmap))) as png:
+        assert png.mode == "P"
+        assert np.array_equal(np.asarray(png), cmap)
+        palette = png.getpalette()
+    assert palette[3:6] != palette[6:9] != [0, 0, 0]  # hair and hairless are coloured
