@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,7 @@ __all__ = [
     "export_coco",
     "import_coco",
     "polygons_from_class_map",
+    "read_mask",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,43 @@ _PAINT: Mapping[str, tuple[int, int]] = {
 _UP = 4
 #: Provenance of the corrections of a labelled folder.
 PROVENANCE_NAME = "annotations.json"
+
+
+def read_mask(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
+    """Read a class-map PNG: grey (labelled folders) or palette (``salt score --masks``).
+
+    Parameters
+    ----------
+    path : path-like
+        A PNG whose pixel values (grey levels or palette indices) are 0 (not scalp),
+        1 (hair), 2 (hairless) or 255 (unknown).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, is not single-channel, or holds other values.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("L", "P"):
+                raise InputFileError(
+                    f"mask {path} is a {im.mode} image: expected a grey or palette PNG of classes"
+                )
+            arr = np.asarray(im, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputFileError(f"cannot read the mask {path}: {exc}") from None
+    bad = ~np.isin(arr, (0, 1, 2, 255))
+    if bad.any():
+        raise InputFileError(
+            f"mask {path} holds values other than 0, 1, 2, 255 (e.g. {arr[bad][0]})"
+        )
+    return arr
 
 
 def _coco_mask() -> Any:
@@ -196,12 +235,12 @@ def _chosen(
 
 def _class_map(out: Path, row: Mapping[str, Any], predict: Any) -> npt.NDArray[np.uint8]:
     """Return the mask to export: a stored correction, else the run's ``masks/``, else predicted."""
-    from salt.io.photo import load_mask
+    from salt.io.outputs import visit_folder
 
-    rel = Path(str(row["subject"])) / str(row["visit"]) / f"{row['view']}.png"
+    rel = Path(visit_folder(str(row["subject"]), str(row["visit"]))) / f"{row['view']}.png"
     for base in (out / "corrections" / "masks", out / "masks"):
         if (base / rel).is_file():
-            return load_mask(base / rel)
+            return read_mask(base / rel)
     if predict is None:
         raise InputFileError(
             f"{out / 'masks' / rel} is missing: score with `salt score --masks` or pass a model "
@@ -365,7 +404,13 @@ def class_map_from_coco(coco: Any, image_id: int, source: str = "") -> npt.NDArr
             )
         painted.append((_PAINT[name][1], ann["id"], _PAINT[name][0], ann))
     for _, _, cls, ann in sorted(painted, key=lambda t: (t[0], t[1])):
-        cmap[coco.annToMask(ann) > 0] = cls
+        with warnings.catch_warnings():
+            # pycocotools' decoder (Cython) warns under NumPy 2 about __array__'s copy
+            # keyword; the mask it returns is right (tests/test_review_coco.py)
+            warnings.filterwarnings(
+                "ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning
+            )
+            cmap[coco.annToMask(ann) > 0] = cls
     return cmap
 
 

@@ -165,7 +165,9 @@ def _view_rows(out: Path, rows: Sequence[Mapping[str, Any]]) -> list[ViewRow]:
 
 
 def _sheet(out: Path, subject: str, visit: str, status: str) -> str | None:
-    base = f"overlays/{subject}/{visit}"
+    from salt.io.outputs import visit_folder
+
+    base = f"overlays/{visit_folder(subject, visit)}"
     if status == "corrected":
         corrected = _href(out, f"{base}/sheet-corrected.jpg")
         if corrected:

@@ -129,9 +129,9 @@ def add_corrections(
         If the labelled folder has no masks, or none of its photos is in the output folder.
     """
     from salt.io.folders import labelled_photos
-    from salt.io.photo import load_mask
+    from salt.io.outputs import visit_folder
     from salt.io.storage import sha256
-    from salt.review.coco import provenance
+    from salt.review.coco import provenance, read_mask
     from salt.review.report import read_table
 
     folder, src = Path(out), Path(labelled)
@@ -151,9 +151,9 @@ def add_corrections(
         if scored.get(key3) != sha256(item.photo):
             foreign.append(str(item.photo))
             continue
-        load_mask(item.mask)  # a bad mask fails here, naming the file
+        read_mask(item.mask)  # a bad mask fails here, naming the file
         name = "/".join(key3)
-        rel = Path(CORRECTIONS_DIR) / "masks" / key3[0] / key3[1] / f"{key3[2]}.png"
+        rel = Path(CORRECTIONS_DIR) / "masks" / visit_folder(key3[0], key3[1]) / f"{key3[2]}.png"
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / rel, item.mask.read_bytes())
         rec = who.get(name, {})
@@ -196,9 +196,9 @@ def _fmt(value: Any) -> str:
 
 def _apply_view(out: Path, row: dict[str, Any], rec: dict[str, Any]) -> bool:
     """Put a corrected mask's measurement into a view row; False when it has no scalp."""
-    from salt.io.photo import load_mask
+    from salt.review.coco import read_mask
 
-    cmap = load_mask(out / rec["mask"])
+    cmap = read_mask(out / rec["mask"])
     pct = view_percent(cmap)
     if pct is None:
         log.warning("%s shows no scalp: correction left out", out / rec["mask"])
@@ -270,11 +270,13 @@ def _draw(out: Path, entry: dict[str, Any], recs: Mapping[str, Mapping[str, Any]
     """Draw the corrected views' overlays and the visit's corrected sheet."""
     import cv2
 
+    from salt.io.outputs import visit_folder
     from salt.io.overlay import contact_sheet, draw_overlay, encode_jpeg
-    from salt.io.photo import load_mask, load_photo
+    from salt.io.photo import load_photo
+    from salt.review.coco import read_mask
 
     visit = entry["visit"]
-    base = Path("overlays") / str(visit["subject"]) / str(visit["visit"])
+    base = Path("overlays") / visit_folder(str(visit["subject"]), str(visit["visit"]))
     tiles: dict[str, Any] = {}
     for row in entry["views"]:
         view = str(row["view"])
@@ -283,7 +285,7 @@ def _draw(out: Path, entry: dict[str, Any], recs: Mapping[str, Mapping[str, Any]
             if row.get("corrected"):
                 side = min(int(row["decoded_width"]), int(row["decoded_height"]))
                 photo = load_photo(row["path"], target_side=side, min_side=1)
-                mask = load_mask(out / recs[view]["mask"])
+                mask = read_mask(out / recs[view]["mask"])
                 img = draw_overlay(photo.rgb, mask, f"{view}: {row['loss_pct']:.1f} % (corrected)")
                 rel = (base / f"{view}-corrected.jpg").as_posix()
                 (out / base).mkdir(parents=True, exist_ok=True)
