@@ -30,6 +30,7 @@ Subjects with a baseline below 2 are not in the denominator (``status``
 from __future__ import annotations
 
 import math
+import numbers
 import types
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -84,9 +85,14 @@ def check_site_scores(
         for i in df.index[bad.to_numpy()]:
             raise BadValueError(
                 f"visits row {i}: subject {df.loc[i, subject]!r}: {name} is "
-                f"{df.loc[i, name]!r}, outside its 0-{top} scale (whole numbers)"
+                f"{_show(df.loc[i, name])}, outside its 0-{top} scale (whole numbers)"
             )
     return names
+
+
+def _show(value: Any) -> str:
+    """Show a cell as the user typed it: numbers plain, text quoted."""
+    return f"{value}" if isinstance(value, numbers.Number) else repr(value)
 
 
 def site_responders(

@@ -232,7 +232,7 @@ def _check_overlaps(t: pd.DataFrame, subject: str) -> None:
     """Periods of one drug for one subject may touch (a dose change) but not overlap."""
     s = t.sort_values([subject, "drug", "start", "row"], kind="stable")
     same = (s[subject].shift() == s[subject]) & (s["drug"].shift() == s["drug"])
-    prev_stop, prev_row = s["stop"].shift(), s["row"].shift()
+    prev_stop, prev_row = s["stop"].shift(), s["row"].shift().astype("Int64")
     prev_start = s["start"].shift()
     clash = same & (prev_stop.isna() | (s["start"] < prev_stop))
     if clash.any():
@@ -421,9 +421,8 @@ def join_treatments(
     inside["_before"] = inside["start"] < inside[time]
     ordered = inside.sort_values(["_visit", "_main", "_before", "start"], kind="stable")
     pick = ordered.groupby("_visit").tail(1).set_index("_visit")
-    co = inside.merge(
-        pick[["drug"]].rename(columns={"drug": "_picked"}), left_on="_visit", right_index=True
-    )
+    picked = pick["drug"].rename("_picked").reset_index()
+    co = inside.merge(picked, on="_visit")
     co = (
         co[co["drug"] != co["_picked"]]
         .groupby("_visit")["drug"]
