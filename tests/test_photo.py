@@ -17,6 +17,7 @@ from robust_cases import IS_ROOT, asymmetric_rgb, build_bad_files, write_photo
 import salt
 from salt.io.photo import (
     CorruptImageError,
+    ImageTooLargeError,
     ImageTooSmallError,
     Photo,
     apply_orientation,
@@ -82,7 +83,7 @@ def test_reduced_jpeg_decode_keeps_target_side(tmp_path: Path, progressive: bool
 )
 def test_reduction_choice(tmp_path: Path, short: int, target: int | None, expected: int) -> None:
     # ceil(3024/8) = 378, ceil(2001/2) = 1001: computed by hand.
-    from salt.io.photo import _reduction_for
+    from salt.io.decode import reduction_for as _reduction_for
 
     assert _reduction_for(short, target) == expected
 
@@ -358,18 +359,225 @@ def test_permission_denied_message_even_as_root(
     assert str(path) in str(info.value)
 
 
-def test_pillow_fallback_when_opencv_cannot_decode(
+def test_pillow_fallback_when_libjpeg_turbo_cannot_decode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # OpenCV cannot read some valid JPEGs (12-bit, arithmetic coding); Pillow then
-    # decodes with the same reduction and orientation rules.
-    import cv2
+    # libjpeg-turbo cannot give some valid JPEGs as 8-bit RGB (12-bit samples); Pillow
+    # then decodes with the same reduction and orientation rules.
+    import simplejpeg
 
     path = tmp_path / "fallback.jpg"
     upright = write_photo(path, size=(600, 800), orientation=6)  # displayed 800 wide, 600 high
-    monkeypatch.setattr(cv2, "imdecode", lambda *args, **kwargs: None)
+
+    def unsupported(*args: object, **kwargs: object) -> None:
+        raise ValueError("Unsupported JPEG data precision 12")
+
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", unsupported)
     photo = load_photo(path, target_side=256)
     assert photo.reduction == 2 and photo.orientation == 6
     assert photo.rgb.shape == (300, 400, 3) and photo.original_size == (800, 600)
     small = np.asarray(Image.fromarray(upright).resize((400, 300), Image.Resampling.BOX))
     assert _mad(photo.rgb, small) < LOSSY_TOL
+
+
+# ----------------------------------------------------------------- damaged photos that decode
+# Every damaged file below is built here from a clean noisy photo (noise makes the
+# compressed data as dense as a real photo's). Before, each of them decoded and was
+# scored; now each must fail with CorruptImageError naming the file.
+
+
+def _noisy(h: int = 480, w: int = 640, seed: int = 0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (12, 16, 3)).astype(np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.int16)
+    return np.clip(img + rng.integers(-20, 21, img.shape), 0, 255).astype(np.uint8)
+
+
+def _encode(fmt: str, **kwargs: object) -> bytes:
+    import io
+
+    from salt.io.decode import _register_heif
+
+    _register_heif()
+    buf = io.BytesIO()
+    Image.fromarray(_noisy()).save(buf, fmt, **kwargs)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def _zero(data: bytes, start: float, length: float | None = None) -> bytes:
+    """``data`` with bytes from ``start`` (a fraction) zeroed, to the end or ``length``."""
+    a = int(len(data) * start)
+    b = len(data) if length is None else a + int(len(data) * length)
+    return data[:a] + bytes(b - a) + data[b:]
+
+
+FORMATS = {
+    "jpg": ("JPEG", {"quality": 90}),
+    "progressive.jpg": ("JPEG", {"quality": 90, "progressive": True}),
+    "png": ("PNG", {}),
+    "webp": ("WEBP", {"quality": 90}),
+    "lossless.webp": ("WEBP", {"lossless": True}),
+    "lzw.tif": ("TIFF", {"compression": "tiff_lzw"}),
+    "deflate.tif": ("TIFF", {"compression": "tiff_adobe_deflate"}),
+    "heic": ("HEIF", {"quality": 90}),
+}
+DAMAGE = {
+    "half_zeroed": lambda d: _zero(d, 0.5),
+    "tail_zeroed": lambda d: _zero(d, 0.9),
+    "block_zeroed": lambda d: _zero(d, 0.35, 0.1),
+    "cut_in_half": lambda d: d[: len(d) // 2],
+    "cut_near_end": lambda d: d[: int(len(d) * 0.97)],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize("suffix", sorted(FORMATS))
+def test_damaged_photos_fail_naming_file_and_format(
+    tmp_path: Path, suffix: str, damage: str
+) -> None:
+    fmt, kwargs = FORMATS[suffix]
+    good = _encode(fmt, **kwargs)
+    path = tmp_path / f"photo.{suffix}"
+    path.write_bytes(good)
+    assert load_photo(path).rgb.shape == (480, 640, 3)  # the clean file decodes
+    path.write_bytes(DAMAGE[damage](good))
+    with pytest.raises(CorruptImageError) as info:
+        load_photo(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert fmt in message or "JPEG" in message or "truncated" in message, message
+
+
+def test_jpeg_with_zeroed_scan_data_reports_libjpeg_warning(tmp_path: Path) -> None:
+    # libjpeg warns "Corrupt JPEG data" and would fill the rest with grey.
+    path = tmp_path / "zeroed.jpg"
+    path.write_bytes(_zero(_encode("JPEG", quality=90), 0.4, 0.3))
+    with pytest.raises(CorruptImageError, match="Corrupt JPEG data"):
+        load_photo(path, target_side=256)
+
+
+def test_png_decoder_error_is_not_swallowed_as_exif(tmp_path: Path) -> None:
+    # 64 zero bytes inside the image data: the PNG's checksum no longer matches.
+    good = _encode("PNG")
+    path = tmp_path / "bad.png"
+    mid = len(good) // 2
+    path.write_bytes(good[:mid] + bytes(64) + good[mid + 64 :])
+    with pytest.raises(CorruptImageError, match="PNG chunk fails its check") as info:
+        load_photo(path)
+    assert "EXIF" not in str(info.value)
+
+
+def test_truncated_heic_and_tiff_headers_are_damaged_not_unknown(tmp_path: Path) -> None:
+    # Cut inside the HEIF 'meta' box / the TIFF directory at the end of the file:
+    # Pillow cannot even identify them, but the bytes say which format they are.
+    heic = _encode("HEIF", quality=90)
+    tiff = _encode("TIFF", compression="tiff_lzw")
+    for name, data, fmt in (("a.heic", heic[:200], "HEIF"), ("b.tif", tiff[:-40], "TIFF")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(CorruptImageError, match=f"damaged {fmt} file"):
+            load_photo(path)
+
+
+def test_jpeg_claiming_65500_pixels_a_side_fails_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+
+    import simplejpeg
+
+    data = bytearray(_encode("JPEG", quality=90))
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 65500, 65500)
+    path = tmp_path / "huge_header.jpg"
+    path.write_bytes(bytes(data))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the pixels must not be decoded")
+
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", never)
+    with pytest.raises(ImageTooLargeError, match="65500 x 65500") as info:
+        load_photo(path, target_side=256)
+    assert str(path) in str(info.value)
+
+
+def test_png_header_size_is_checked_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+    # A well-formed PNG (every checksum right) whose header declares 20,000 x 20,000
+    # pixels (1.2 GB as RGB) and whose image data is a few bytes.
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    path = tmp_path / "huge.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(bytes(100)))
+        + chunk(b"IEND", b"")
+    )
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded"))
+    with pytest.raises(ImageTooLargeError, match="20000 x 20000"):
+        load_photo(path)
+
+
+def test_the_pixel_limit_is_salts_not_pillows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import PIL.Image
+
+    import salt.io.decode
+
+    path = tmp_path / "p.png"
+    Image.fromarray(_noisy(300, 400)).save(path)
+    # Pillow's own decompression-bomb limit does not apply ...
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 1000)
+    assert load_photo(path).rgb.shape == (300, 400, 3)
+    # ... salt's does, for every format, with salt's message.
+    monkeypatch.setattr(salt.io.decode, "MAX_PIXELS", 300 * 400 - 1)
+    for p in (path, tmp_path / "p.jpg"):
+        Image.fromarray(_noisy(300, 400)).save(p)
+        with pytest.raises(ImageTooLargeError, match="400 x 300"):
+            load_photo(p)
+
+
+def test_zero_run_finds_a_4_kib_block_and_only_that() -> None:
+    from salt.io.damage import ZERO_RUN_BYTES, zero_run
+
+    rng = np.random.default_rng(0)
+    data = bytearray(rng.integers(1, 256, 20000, dtype=np.uint8).tobytes())  # no zero byte
+    assert zero_run(bytes(data)) is None
+    data[3001 : 3001 + ZERO_RUN_BYTES - 1] = bytes(ZERO_RUN_BYTES - 1)  # one byte short
+    assert zero_run(bytes(data)) is None
+    data[3000 : 3000 + ZERO_RUN_BYTES] = bytes(ZERO_RUN_BYTES)
+    assert zero_run(bytes(data)) == 3000
+    assert zero_run(bytes(data), 0, 3000 + ZERO_RUN_BYTES - 1) is None  # only in the range
+    assert zero_run(bytes(data), 3001) is None
+    data[3000:3001] = b"\x01"  # now 4,095 zero bytes from 3001, then one more at 7096
+    data[7096:7097] = b"\x00"
+    assert zero_run(bytes(data)) == 3001
+
+
+def test_flat_photos_are_not_taken_for_zero_filled(tmp_path: Path) -> None:
+    # Large black areas compress to little data, but not to runs of zero bytes.
+    black = np.zeros((1500, 2000, 3), np.uint8)
+    black[:, 1000:] = 200
+    from salt.io.decode import _register_heif
+
+    _register_heif()
+    for suffix, fmt, kwargs in (
+        ("webp", "WEBP", {"quality": 90}),
+        ("ll.webp", "WEBP", {"lossless": True}),
+        ("heic", "HEIF", {"quality": 90}),
+        ("tif", "TIFF", {"compression": "tiff_lzw"}),
+    ):
+        path = tmp_path / f"flat.{suffix}"
+        Image.fromarray(black).save(path, fmt, **kwargs)  # type: ignore[arg-type]
+        assert load_photo(path).rgb.shape == (1500, 2000, 3), suffix

@@ -1,20 +1,25 @@
-"""Decode one photo file into an upright RGB array, safely and at a useful size.
+"""Read one photo file into an upright RGB array, safely and at a useful size.
 
 :func:`load_photo` is the single entry point from a file to pixels. It
 
 * reads the file once (so the SHA256 and the pixels come from the same bytes),
-* reads the header lazily with Pillow (size and EXIF orientation, no pixel decode),
-* decodes JPEGs with OpenCV at a reduced scale (``cv2.IMREAD_REDUCED_COLOR_2/4/8``,
-  the largest factor that keeps the short side >= ``target_side``), so a 100 MP photo
-  never exists at full resolution in memory,
-* decodes the other formats (PNG 8/16-bit, grey, alpha; TIFF; WebP; HEIC/HEIF via
-  pillow-heif; BMP, GIF first frame) with Pillow,
+* decodes it with :func:`salt.io.decode.decode_image`: the format is told from the
+  bytes, the size the header declares is checked before any pixel is allocated,
+  JPEGs are decoded by libjpeg-turbo at a reduced DCT scale chosen from the header
+  (1/2, 1/4 or 1/8, the smallest that keeps the short side >= ``target_side``), so a
+  100 MP photo never exists at full resolution in memory, and the other formats
+  (PNG 8/16-bit, grey, alpha; TIFF; WebP; HEIC/HEIF via pillow-heif; BMP, GIF first
+  frame) are decoded by Pillow and area-resized by the same factor,
 * applies the EXIF orientation (1-8) exactly once, and
 * returns an (H, W, 3) uint8 **RGB** array in a frozen :class:`Photo`.
 
 Every failure raises a subclass of :class:`salt.InputFileError` whose message names
-the file and the problem (see the error classes below); no other exception escapes
-for a bad file.
+the file and the problem (:mod:`salt.io.photo_errors`, re-exported here); no other
+exception escapes for a bad file. A *damaged* photo fails, whatever part is damaged:
+every warning or error of the decoder (libjpeg's "Corrupt JPEG data", a PNG
+checksum, a broken TIFF directory, a HEIF box cut short) and a zero-filled block in
+the image data (:mod:`salt.io.damage`) raise :class:`CorruptImageError`, so a photo
+that only *seems* to decode is never scored.
 
 The file may be a local path, a ``file://`` URL or an fsspec URL (``s3://``,
 ``gs://``, ``memory://``; see :mod:`salt.io.storage`): a URL's bytes are read through
@@ -23,15 +28,9 @@ file's.
 
 Notes
 -----
-* OpenCV applies EXIF orientation itself unless ``cv2.IMREAD_IGNORE_ORIENTATION``
-  is passed; we always pass it and rotate ourselves, so JPEG and the Pillow formats
-  follow the same rule. Pillow applies TIFF orientation while loading and
-  pillow-heif applies the HEIF transform while decoding; we read the orientation
-  left pending *after* the pixel decode and apply only that, so no format is
-  rotated twice.
-* A JPEG is checked structurally before decoding (markers walked up to the
-  end-of-image marker), because libjpeg silently fills a truncated file with grey.
-  Bytes after the end-of-image marker (e.g. a motion-photo video) are allowed.
+* Pillow applies TIFF orientation while loading and pillow-heif applies the HEIF
+  transform while decoding; the orientation left pending *after* the pixel decode is
+  the one applied, so no format is rotated twice.
 * Transparent pixels (PNG/WebP/TIFF/HEIF alpha) are composited over white.
 * 16-bit grey is scaled to 8 bits (``value / 257``, rounded); Pillow reads 16-bit colour
   as its high byte.
@@ -39,28 +38,33 @@ Notes
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
-import math
 import os
 import stat
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from salt.errors import BadValueError, InputFileError
+from salt.io.decode import MAX_PIXELS, apply_orientation, decode_image
+from salt.io.photo_errors import (
+    CorruptImageError,
+    EmptyFileError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    NotAFileError,
+    NotAnImageError,
+    PhotoNotFoundError,
+    UnreadableFileError,
+)
 from salt.io.storage import as_local, url_fs
 
 __all__ = [
-    "MAX_DECODED_PIXELS",
     "MAX_FILE_BYTES",
+    "MAX_PIXELS",
     "CorruptImageError",
     "EmptyFileError",
     "ImageTooLargeError",
@@ -70,6 +74,7 @@ __all__ = [
     "Photo",
     "PhotoNotFoundError",
     "UnreadableFileError",
+    "apply_orientation",
     "load_mask",
     "load_photo",
     "photo_from_array",
@@ -79,44 +84,6 @@ logger = logging.getLogger(__name__)
 
 #: Largest photo file accepted, in bytes (512 MiB).
 MAX_FILE_BYTES: int = 512 * 1024 * 1024
-#: Largest decoded image accepted, in pixels (after the reduced decode). A 100 MP JPEG
-#: decoded with ``target_side`` set stays far below this; without it, it is allowed.
-MAX_DECODED_PIXELS: int = 200_000_000
-#: Reduction factors libjpeg can apply while decoding (OpenCV flags below).
-_REDUCTIONS: tuple[int, ...] = (8, 4, 2)
-
-
-# --------------------------------------------------------------------------- errors
-class PhotoNotFoundError(InputFileError):
-    """The photo path does not exist, or is a symbolic link to nothing."""
-
-
-class NotAFileError(InputFileError):
-    """The photo path is a directory or another non-regular file (FIFO, device)."""
-
-
-class UnreadableFileError(InputFileError):
-    """The file exists but cannot be read (permissions, I/O error)."""
-
-
-class EmptyFileError(InputFileError):
-    """The file has zero bytes."""
-
-
-class NotAnImageError(InputFileError):
-    """The bytes are not an image format that can be decoded (e.g. text named ``.jpg``)."""
-
-
-class CorruptImageError(InputFileError):
-    """The file looks like an image but is truncated or damaged."""
-
-
-class ImageTooSmallError(InputFileError):
-    """The image's short side is below ``min_side`` pixels."""
-
-
-class ImageTooLargeError(InputFileError):
-    """The file or the decoded image exceeds the size limits."""
 
 
 # --------------------------------------------------------------------------- Photo
@@ -161,178 +128,7 @@ class Photo:
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
-# --------------------------------------------------------------------------- orientation
-def apply_orientation(image: npt.NDArray[Any], orientation: int) -> npt.NDArray[Any]:
-    """Turn a stored image upright according to its EXIF orientation tag.
-
-    Parameters
-    ----------
-    image : numpy.ndarray, shape (H, W) or (H, W, C)
-        Pixels as stored in the file.
-    orientation : int
-        EXIF tag 0x0112: 1 upright, 2 mirrored left-right, 3 rotated 180 degrees,
-        4 mirrored top-bottom, 5 transposed, 6 needs a 90 degree clockwise turn,
-        7 transversed, 8 needs a 90 degree counter-clockwise turn. Other values
-        are treated as 1.
-
-    Returns
-    -------
-    numpy.ndarray
-        The upright image, C-contiguous; shape (W, H, ...) for 5-8.
-    """
-    if orientation == 2:
-        out = image[:, ::-1]
-    elif orientation == 3:
-        out = image[::-1, ::-1]
-    elif orientation == 4:
-        out = image[::-1]
-    elif orientation == 5:
-        out = np.swapaxes(image, 0, 1)
-    elif orientation == 6:
-        out = np.rot90(image, -1)
-    elif orientation == 7:
-        out = np.swapaxes(image, 0, 1)[::-1, ::-1]
-    elif orientation == 8:
-        out = np.rot90(image, 1)
-    else:
-        out = image
-    return np.ascontiguousarray(out)
-
-
-def _clean_orientation(value: object) -> int:
-    try:
-        o = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 1
-    return o if 1 <= o <= 8 else 1
-
-
-# --------------------------------------------------------------------------- helpers
-def _exif_orientation(im: Any, name: str) -> int:
-    """EXIF orientation (1-8) of a Pillow image; 1 when absent, invalid or unreadable."""
-    try:
-        with _quiet_pillow():
-            return _clean_orientation(im.getexif().get(0x0112, 1))
-    except Exception as exc:  # damaged EXIF must not lose an otherwise good photo
-        logger.warning("%s: EXIF data unreadable (%s); orientation taken as 1", name, exc)
-        return 1
-
-
-def _reduction_for(short_side: int, target_side: int | None) -> int:
-    """Largest factor in (8, 4, 2) with ``ceil(short_side / r) >= target_side``, else 1."""
-    if target_side is None or target_side <= 0:
-        return 1
-    for r in _REDUCTIONS:
-        if math.ceil(short_side / r) >= target_side:
-            return r
-    return 1
-
-
-def _marker_candidates(data: bytes) -> npt.NDArray[np.intp]:
-    """Offsets of 0xFF bytes that start a marker if met inside entropy-coded data.
-
-    There 0xFF is followed by 0x00 (stuffing), 0xD0-0xD7 (restart markers) or more
-    0xFF fill bytes; any other byte after 0xFF is a marker code. Vectorised: a few ms
-    for a 10 MB file.
-    """
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ff = np.flatnonzero(arr[:-1] == 0xFF)
-    code = arr[ff + 1]
-    keep = (code != 0x00) & (code != 0xFF) & ((code < 0xD0) | (code > 0xD7))
-    return ff[keep]
-
-
-def _jpeg_problem(data: bytes) -> str | None:
-    """Walk a JPEG's markers up to EOI; return what is wrong, or None when complete."""
-    n = len(data)
-    truncated = "is truncated (the data ends before the JPEG end-of-image marker)"
-    if not data.startswith(b"\xff\xd8"):
-        return "does not start with a JPEG start-of-image marker"
-    pos = 2
-    candidates: npt.NDArray[np.intp] | None = None
-    while True:
-        if pos >= n:
-            return truncated
-        if data[pos] != 0xFF:
-            return f"is damaged (no JPEG marker at byte {pos})"
-        while pos < n and data[pos] == 0xFF:
-            pos += 1
-        if pos >= n:
-            return truncated
-        marker = data[pos]
-        pos += 1
-        if marker == 0xD9:  # EOI
-            return None
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # stand-alone markers
-            continue
-        if pos + 2 > n:
-            return truncated
-        length = (data[pos] << 8) | data[pos + 1]
-        if length < 2:
-            return f"is damaged (bad JPEG segment length at byte {pos})"
-        pos += length
-        if pos > n:
-            return truncated
-        if marker == 0xDA:  # start of scan: entropy-coded data runs to the next marker
-            if candidates is None:
-                candidates = _marker_candidates(data)
-            k = int(np.searchsorted(candidates, pos))
-            if k >= candidates.size:
-                return truncated
-            pos = int(candidates[k])
-
-
-def _to_rgb_uint8(im: Any) -> npt.NDArray[np.uint8]:
-    """Pillow image (loaded) -> (H, W, 3) uint8 RGB; alpha over white, 16-bit scaled."""
-    from PIL import Image
-
-    mode = im.mode
-    if mode.startswith("I") or mode == "F":
-        arr = np.asarray(im)
-        if arr.ndim == 3:  # exotic multi-band integer modes
-            arr = arr[..., 0]
-        arrf = arr.astype(np.float64)
-        if mode.startswith("I;16") or (arrf.size and float(arrf.max()) > 255.0):
-            arrf = arrf / 257.0
-        grey = np.clip(np.rint(arrf), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode == "P" and "transparency" in im.info
-    )
-    if has_alpha:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, rgba)
-    rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(rgb)
-
-
-def _shrink(rgb: npt.NDArray[np.uint8], reduction: int) -> npt.NDArray[np.uint8]:
-    if reduction == 1:
-        return rgb
-    import cv2
-
-    h, w = rgb.shape[:2]
-    size = (math.ceil(w / reduction), math.ceil(h / reduction))
-    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-
-
-_HEIF_REGISTERED = False
-
-
-def _register_heif() -> None:
-    global _HEIF_REGISTERED
-    if _HEIF_REGISTERED:
-        return
-    try:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - pillow-heif is a dependency
-        logger.warning("pillow-heif is not installed: HEIC/HEIF photos cannot be read")
-    _HEIF_REGISTERED = True
-
-
+# --------------------------------------------------------------------------- reading
 def _read_bytes(path: Path) -> bytes:
     name = str(path)
     try:
@@ -418,52 +214,6 @@ def _read_url_bytes(url: str) -> bytes:
     return data
 
 
-@contextlib.contextmanager
-def _quiet_pillow() -> Iterator[None]:
-    """Ignore Pillow's own warnings (damaged EXIF, decompression-bomb size) while it parses.
-
-    They are not errors for us (the size limits are ours, a bad EXIF block means
-    orientation 1), and under ``-W error`` they would abort a good photo. The filter is
-    restricted to warnings issued from Pillow's modules, so the known thread-safety gap
-    of :class:`warnings.catch_warnings` (a racing thread may leave the filter installed)
-    can only ever silence Pillow.
-    """
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
-        yield
-
-
-def _open_header(data: bytes, name: str) -> Any:
-    """Pillow image with header parsed, pixels not decoded."""
-    from PIL import Image, JpegImagePlugin, UnidentifiedImageError
-
-    if data[:3] == b"\xff\xd8\xff":
-        # Open the JPEG plugin directly: Image.open's decompression-bomb warning would
-        # fire for a 100 MP photo that we are about to decode at 1/8 scale anyway.
-        try:
-            with _quiet_pillow():
-                return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
-        except Exception as exc:
-            raise CorruptImageError(f"{name!r} is a damaged JPEG (header: {exc})") from None
-    _register_heif()
-    try:
-        with _quiet_pillow():
-            return Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        head = data[:16]
-        raise NotAnImageError(
-            f"{name!r} is not an image that can be read ({len(data)} bytes starting with "
-            f"{head!r}); expected JPEG, PNG, TIFF, WebP or HEIC"
-        ) from None
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{name!r} is too large to decode: {exc}") from None
-    except Exception as exc:
-        raise CorruptImageError(f"{name!r} is a damaged image (header: {exc})") from None
-
-
 # --------------------------------------------------------------------------- public API
 def load_photo(
     path: str | os.PathLike[str], *, target_side: int | None = None, min_side: int = 256
@@ -479,9 +229,9 @@ def load_photo(
     target_side : int, optional
         Smallest short side, in pixels, the caller needs (e.g. the network input
         size). The photo is decoded reduced by the largest factor in (8, 4, 2) that
-        keeps ``ceil(short side / factor) >= target_side`` (JPEGs during decode via
-        libjpeg; other formats by area resampling after decode). ``None`` decodes
-        at full resolution.
+        keeps ``ceil(short side / factor) >= target_side`` (JPEGs during decode by
+        libjpeg's DCT scaling, chosen from the header; other formats by area
+        resampling after decode). ``None`` decodes at full resolution.
     min_side : int, default 256
         Reject images whose short side, at full resolution, is below this many pixels.
 
@@ -509,11 +259,13 @@ def load_photo(
     NotAnImageError
         Not a readable image format (e.g. a text file named ``.jpg``).
     CorruptImageError
-        Truncated or damaged image data.
+        Truncated or damaged: any warning or error of the decoder, a damaged
+        container, a zero-filled block in the image data.
     ImageTooSmallError
         Short side below ``min_side``.
     ImageTooLargeError
-        File above :data:`MAX_FILE_BYTES` or decoded image above :data:`MAX_DECODED_PIXELS`.
+        File above :data:`MAX_FILE_BYTES`, or a header that declares more than
+        :data:`MAX_PIXELS` (checked before decoding).
 
     All derive from :class:`salt.InputFileError`; messages name the file.
 
@@ -531,98 +283,8 @@ def load_photo(
         name = str(path)
         data = _read_url_bytes(name)
     sha = hashlib.sha256(data).hexdigest()
-    im = _open_header(data, name)
-    try:
-        return _decode(im, data, name, sha, target_side=target_side, min_side=min_side)
-    except InputFileError:
-        raise
-    except MemoryError:
-        raise ImageTooLargeError(
-            f"{name!r} is too large to decode in the memory available"
-        ) from None
-    except Exception as exc:  # any decoder failure on a bad file becomes a salt error
-        raise CorruptImageError(
-            f"{name!r} cannot be decoded ({type(exc).__name__}: {exc}); the file is damaged"
-        ) from None
-    finally:
-        im.close()
-
-
-def _decode(
-    im: Any, data: bytes, name: str, sha: str, *, target_side: int | None, min_side: int
-) -> Photo:
-    fmt = str(im.format or "unknown")
-    w, h = (int(v) for v in im.size)
-    if w <= 0 or h <= 0:
-        raise CorruptImageError(f"{name!r} has an invalid size {w} x {h}")
-    if min(w, h) < min_side:
-        raise ImageTooSmallError(
-            f"{name!r} is {w} x {h} pixels: the short side must be at least {min_side} px "
-            "for a reliable measurement; use the original photo, not a thumbnail"
-        )
-    if fmt in ("JPEG", "MPO"):
-        return _decode_jpeg(im, data, name, sha, w, h, target_side)
-
-    # Pillow formats: orientation may be applied by the plugin during load (TIFF,
-    # HEIF); apply only what is still pending afterwards.
-    declared = _clean_orientation(im.info.get("original_orientation", _exif_orientation(im, name)))
-    if w * h > MAX_DECODED_PIXELS:
-        raise ImageTooLargeError(
-            f"{name!r} is {w} x {h} = {w * h / 1e6:.0f} MP, above the "
-            f"{MAX_DECODED_PIXELS / 1e6:.0f} MP that can be decoded for this format; "
-            "save it as JPEG"
-        )
-    im.load()
-    pending = _exif_orientation(im, name)
-    rgb = apply_orientation(_to_rgb_uint8(im), pending)
-    oh, ow = rgb.shape[:2]
-    reduction = _reduction_for(min(ow, oh), target_side)
-    rgb = _shrink(rgb, reduction)
-    if pending != 1 and declared == 1:
-        declared = pending
-    return Photo(rgb, name, sha, (int(ow), int(oh)), declared, reduction, fmt)
-
-
-def _decode_jpeg(
-    im: Any, data: bytes, name: str, sha: str, w: int, h: int, target_side: int | None
-) -> Photo:
-    import cv2
-
-    problem = _jpeg_problem(data)
-    if problem is not None:
-        raise CorruptImageError(f"{name!r} {problem}")
-    orientation = _exif_orientation(im, name)
-    reduction = _reduction_for(min(w, h), target_side)
-    out_w, out_h = math.ceil(w / reduction), math.ceil(h / reduction)
-    if out_w * out_h > MAX_DECODED_PIXELS:
-        raise ImageTooLargeError(
-            f"{name!r} is {w} x {h} pixels; decoding it at 1/{reduction} would need "
-            f"{out_w * out_h / 1e6:.0f} MP, above {MAX_DECODED_PIXELS / 1e6:.0f} MP: "
-            "pass a target_side"
-        )
-    flags = {
-        1: cv2.IMREAD_COLOR,
-        2: cv2.IMREAD_REDUCED_COLOR_2,
-        4: cv2.IMREAD_REDUCED_COLOR_4,
-        8: cv2.IMREAD_REDUCED_COLOR_8,
-    }[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    if bgr is None or bgr.ndim != 3 or bgr.shape[:2] != (out_h, out_w):
-        # OpenCV cannot read some valid JPEGs (12-bit, arithmetic coding): let Pillow try.
-        logger.debug("OpenCV could not decode %s; falling back to Pillow", name)
-        if reduction > 1:
-            im.draft("RGB", (out_w, out_h))
-        im.load()
-        rgb = _to_rgb_uint8(im)
-        if rgb.shape[:2] != (out_h, out_w):
-            rgb = np.ascontiguousarray(
-                cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA)
-            )
-    else:
-        rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-    rgb = apply_orientation(rgb, orientation)
-    size = (h, w) if orientation >= 5 else (w, h)
-    return Photo(rgb, name, sha, (int(size[0]), int(size[1])), orientation, reduction, "JPEG")
+    d = decode_image(data, name, target_side=target_side, min_side=min_side)
+    return Photo(d.rgb, name, sha, d.original_size, d.orientation, d.reduction, d.format)
 
 
 def photo_from_array(rgb: npt.ArrayLike, *, name: str) -> Photo:
