@@ -49,7 +49,24 @@ include_unreadable=None) -> RobustFolder``
     ``duplicate/v1``              ``top.jpg`` and ``vertex.png`` -> ``"duplicate"``
     ``same_photo/v1``             ``left.jpg`` and ``right.jpg`` byte-identical ->
                                   scored but flagged: ``"same_photo"``
+    ``names/german``              ``oben/hinten/links/rechts.jpg`` -> ``"ok"``
+    ``names/english``             ``Crown.jpg``, ``Back.JPG``, ``Left Side.jpg``,
+                                  ``right.jpeg`` -> ``"ok"``
+    ``names/extensions``          ``top.jpg.jpg``, ``back.jfif``, ``left.jpe``,
+                                  ``right.jpg`` -> ``"ok"``
+    ``names/copy``                ``top.jpg`` and ``top (1).jpg`` -> ``"duplicate"``
+    ``names/phone``               ``IMG_0001.jpg`` ... (no view in the names) ->
+                                  ``"incomplete"``, every view missing, each file skipped
+    ``P01/week_4``                flat ``P01_week_4_<view>.jpg`` -> ``"ok"``
+    ``X/..``, ``X/.``             flat ``X_.._<view>.jpg``, ``X_._<view>.jpg`` -> ``"ok"``
+                                  (overlays under names made safe, not at the top)
     ============================  ====================================================
+
+    Entries that are no photo of a visit are in ``skipped`` (path -> a fragment of the
+    reason): ``README.txt`` at the top, ``notes/readme.txt`` and a symbolic-link loop
+    ``notes/loop``, a hidden ``.DS_Store``, the phone files, and a folder that cannot be
+    listed (``locked/``; when running as root, where permissions do not stop listing,
+    an empty folder ``empty/`` instead). ``flat`` maps the flat visits to their files.
 
     :class:`RobustFolder` gives ``root``, ``expected_status`` (visit key -> status
     above), ``errors`` (visit key -> ``(path, error class)`` of the bad file),
@@ -277,6 +294,8 @@ class RobustFolder:
     good_photos: list[Path] = field(default_factory=list)
     other_good_photos: list[Path] = field(default_factory=list)
     upright: dict[Path, np.ndarray] = field(default_factory=dict)
+    skipped: dict[Path, str] = field(default_factory=dict)
+    flat: dict[str, list[Path]] = field(default_factory=dict)
 
 
 def build_robust_folder(
@@ -409,4 +428,56 @@ def build_robust_folder(
     ok.append(d / "right.jpg")
     out.expected_status["same_photo/v1"] = "same_photo"
     out.same_photo["same_photo/v1"] = (d / "left.jpg", d / "right.jpg")
+    _naming_cases(out, simple_visit, good, include_unreadable)
     return out
+
+
+def _naming_cases(
+    out: RobustFolder,
+    simple_visit: Callable[[str, dict[str, dict[str, object]], list[Path]], Path],
+    good: Callable[..., None],
+    include_unreadable: bool,
+) -> None:
+    """Add the names and layouts clinics use, and the entries that must be skipped."""
+    root, ok = out.root, out.good_photos
+    names = {
+        "names/german": ("oben.jpg", "hinten.jpg", "links.jpg", "rechts.jpg"),
+        "names/english": ("Crown.jpg", "Back.JPG", "Left Side.jpg", "right.jpeg"),
+        "names/extensions": ("top.jpg.jpg", "back.jfif", "left.jpe", "right.jpg"),
+    }
+    for key, files in names.items():
+        simple_visit(key, {f: {"fmt": "JPEG"} for f in files}, ok)
+        out.expected_status[key] = "ok"
+    d = simple_visit("names/copy", {f"{v}.jpg": {} for v in VIEWS}, out.other_good_photos)
+    good(d / "top (1).jpg", "top", out.other_good_photos)
+    out.expected_status["names/copy"] = "duplicate"
+    out.duplicates["names/copy"] = (d / "top (1).jpg", d / "top.jpg")  # sorted as text
+    d = simple_visit("names/phone", {f"IMG_000{i}.jpg": {} for i in range(1, 5)}, [])
+    out.expected_status["names/phone"] = "incomplete"
+    out.missing["names/phone"] = VIEWS
+    for i in range(1, 5):
+        out.skipped[d / f"IMG_000{i}.jpg"] = "names no view"
+    for subject, visit in (("P01", "week_4"), ("X", ".."), ("X", ".")):
+        files = []
+        for view in VIEWS:
+            good(root / f"{subject}_{visit}_{view}.jpg", view, ok)
+            files.append(root / f"{subject}_{visit}_{view}.jpg")
+        out.expected_status[f"{subject}/{visit}"] = "ok"
+        out.flat[f"{subject}/{visit}"] = files
+    (root / "README.txt").write_text("study notes\n", encoding="utf-8")
+    out.skipped[root / "README.txt"] = "not a photo"
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("x", encoding="utf-8")
+    out.skipped[root / "notes" / "readme.txt"] = "subject folder"
+    (root / "notes" / "loop").symlink_to(root / "notes")
+    out.skipped[root / "notes" / "loop"] = "loop"
+    (root / "good" / "baseline" / ".DS_Store").write_bytes(b"\0\1")
+    out.skipped[root / "good" / "baseline" / ".DS_Store"] = "hidden"
+    if include_unreadable:
+        (root / "locked").mkdir()
+        (root / "locked" / "P9").mkdir()
+        (root / "locked").chmod(0)
+        out.skipped[root / "locked"] = "cannot be listed"
+    else:
+        (root / "empty").mkdir()
+        out.skipped[root / "empty"] = "empty folder"

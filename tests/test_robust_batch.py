@@ -42,7 +42,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory, model):
         mp.undo()
     tables = {
         name: pd.read_csv(out / f"{name}.csv", keep_default_na=False, dtype=str)
-        for name in ("visits", "views", "errors")
+        for name in ("visits", "views", "errors", "skipped")
     }
     return folder, out, code, tables
 
@@ -90,9 +90,10 @@ def test_errors_csv_rows(cli_run) -> None:
         (r.file, _key(r.subject, r.visit), r.view, r.error_type) for r in errors.itertuples()
     )
     expected = [(str(path), key, "top", err.__name__) for key, (path, err) in folder.errors.items()]
-    expected.append(("", "missing/v1", "right", "MissingViewError"))
-    a, b = folder.duplicates["duplicate/v1"]
-    expected.append((f"{a}, {b}", "duplicate/v1", "top", "DuplicateViewError"))  # both files
+    for key, views in folder.missing.items():
+        expected.append(("", key, ",".join(views), "MissingViewError"))
+    for key, (a, b) in folder.duplicates.items():
+        expected.append((f"{a}, {b}", key, "top", "DuplicateViewError"))  # both files
     left, right = folder.same_photo["same_photo/v1"]
     expected.append((str(left), "same_photo/v1", "left,right", "DuplicateViewError"))
     assert got == sorted(expected)
@@ -104,7 +105,31 @@ def test_errors_csv_rows(cli_run) -> None:
             for f in r.file.split(", "):
                 assert f in r.message or Path(f).name in r.message, r.message
         else:
-            assert "missing/v1" in r.message and "right" in r.message
+            assert f"{r.subject}/{r.visit}" in r.message and r.view.split(",")[0] in r.message
+    for key in folder.duplicates:
+        subject, visit = key.split("/")
+        row = errors[(errors["subject"] == subject) & (errors["visit"] == visit)].iloc[0]
+        assert "keep one" in row["message"]  # says how to fix it
+
+
+def test_skipped_csv_rows(cli_run) -> None:
+    folder, _, _, tables = cli_run
+    skipped = tables["skipped"]
+    assert list(skipped.columns) == ["path", "reason"]
+    got = dict(zip(skipped["path"], skipped["reason"], strict=True))
+    assert len(got) == len(skipped)
+    assert set(got) == {str(p) for p in folder.skipped}
+    for path, part in folder.skipped.items():
+        assert part in got[str(path)], (path, got[str(path)])
+
+
+def test_overlays_of_odd_visit_names_stay_apart(cli_run) -> None:
+    _, out, _, tables = cli_run
+    views = tables["views"]
+    odd = views[views["subject"] == "X"]
+    folders = {r.visit: str(Path(r.overlay).parent) for r in odd.itertuples()}
+    assert folders == {"..": "overlays/X/%2E.", ".": "overlays/X/%2E"}
+    assert not list((out / "overlays").glob("*.jpg"))  # nothing at the top of overlays/
 
 
 def test_views_csv_every_good_photo_once_with_quality_columns(cli_run) -> None:
@@ -150,7 +175,11 @@ def test_exit_code_0_on_the_good_visits_only(cli_run, model, tmp_path: Path) -> 
     folder, _, _, _ = cli_run
     good = tmp_path / "good"
     for key, status in folder.expected_status.items():
-        if status == "ok":
+        if status == "ok" and key in folder.flat:
+            good.mkdir(exist_ok=True)
+            for path in folder.flat[key]:
+                shutil.copy(path, good / path.name)
+        elif status == "ok":
             shutil.copytree(folder.root / key, good / key)
     mp = pytest.MonkeyPatch()
     mp.setattr(salt.model, "load_model", lambda name="default", **kw: model)
