@@ -132,7 +132,7 @@ def test_bad_inputs_name_the_problem(scored: tuple[Path, Path], tmp_path: Path) 
     with pytest.raises(InputFileError, match="is missing"):
         import_coco(tmp_path / "cat.json", tmp_path, tmp_path / "lab")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(InputFileError, match="bad.json"):
+    with pytest.raises(InputFileError, match=r"bad\.json"):
         import_coco(tmp_path / "bad.json", photos, tmp_path / "lab")
 
 

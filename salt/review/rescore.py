@@ -25,6 +25,7 @@ is reported and left out.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -219,15 +220,16 @@ def _apply_view(out: Path, row: dict[str, Any], rec: dict[str, Any]) -> bool:
     return True
 
 
-def _apply_visit(out: Path, entry: dict[str, Any], recs: dict[str, dict[str, Any]]) -> bool:
-    """Re-score one journal entry from its corrections; False when none applies."""
+def _apply_visit(out: Path, entry: dict[str, Any], recs: dict[str, dict[str, Any]]) -> list[str]:
+    """Re-score one journal entry from its corrections; return the views corrected."""
     visit = entry["visit"]
     rows = {str(r["view"]): r for r in entry["views"]}
     name = f"{visit['subject']}/{visit['visit']}"
     if visit.get("status") not in _CORRECTABLE or set(rows) != set(VIEWS):
         log.warning("visit %s (status %s) cannot be re-scored", name, visit.get("status"))
-        return False
+        return []
     done = []
+    saved = copy.deepcopy(entry["views"])
     for view, rec in recs.items():
         if rows[view].get("sha256") != rec["sha256"]:
             log.warning(
@@ -239,7 +241,10 @@ def _apply_visit(out: Path, entry: dict[str, Any], recs: dict[str, dict[str, Any
     if not done or any(
         p is None or (isinstance(p, float) and math.isnan(p)) for p in pcts.values()
     ):
-        return False
+        entry["views"] = saved  # a view still has no measurement: leave the visit as it was
+        if done:
+            log.warning("visit %s: a view without scalp is not corrected; left as scored", name)
+        return []
     if visit.get("status") != "corrected":
         visit["model_salt"] = visit.get("salt")
         visit["model_status"] = visit.get("status")
@@ -263,7 +268,7 @@ def _apply_visit(out: Path, entry: dict[str, Any], recs: dict[str, dict[str, Any
         if not (e.get("error_type") in ("EmptyScalpError", "QualityFlag") and e.get("view") in done)
     ]
     _draw(out, entry, recs)
-    return True
+    return done
 
 
 def _draw(out: Path, entry: dict[str, Any], recs: Mapping[str, Mapping[str, Any]]) -> None:
@@ -341,8 +346,7 @@ def apply_corrections(out: str | os.PathLike[str]) -> pd.DataFrame | None:
         if entry is None:
             log.warning("corrected visit %s is not in %s: left out", visit_id, folder)
             continue
-        if _apply_visit(folder, entry, recs):
-            applied.extend(recs.values())
+        applied.extend(recs[v] for v in _apply_visit(folder, entry, recs))
     journal.rewrite(entries.values())
     visits, views, errors = tables_from_entries(entries.values())
     write_tables(folder, visits, views, errors)
