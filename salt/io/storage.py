@@ -205,7 +205,7 @@ def list_folder(folder: PhotoPath, *, hidden: bool = False) -> list[tuple[str, b
     entries: list[tuple[str, bool, PhotoPath]] = []
     if isinstance(folder, Path):
         with os.scandir(folder) as it:  # raises FileNotFoundError / NotADirectoryError
-            entries = [(e.name, e.is_dir(), folder / e.name) for e in it]
+            entries = [(e.name, _is_dir(e), folder / e.name) for e in it]
     else:
         fs, root = url_fs(folder)
         here = root.rstrip("/")
@@ -225,6 +225,14 @@ def list_folder(folder: PhotoPath, *, hidden: bool = False) -> list[tuple[str, b
             name = full.rsplit("/", 1)[-1]
             entries.append((name, info.get("type") == "directory", join(folder, name)))
     return sorted((e for e in entries if hidden or not e[0].startswith(".")), key=lambda e: e[0])
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """``entry.is_dir()``, False for a link that cannot be followed (a loop)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def iter_bytes(url: str, chunk: int = _CHUNK) -> Iterator[bytes]:
