@@ -290,7 +290,7 @@ def test_cli_visit_labels_and_reference(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     assert main(["endpoints", str(write(tmp_path, text)), "-o", str(out), "--reference", "24"]) == 0
     result = pd.read_csv(out)
-    assert result["visit_number"].tolist() == [0.0, 24.0, 36.0]
+    assert result["visit_week"].tolist() == [0.0, 24.0, 36.0]
     assert result["visit"].tolist() == ["week0", "week24", "week36"]
     assert result["relapse"].iloc[2] == True  # noqa: E712  (10 -> 31 is 21 points)
 
@@ -306,7 +306,7 @@ def test_cli_reads_engine_visits_csv(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     assert main(["endpoints", str(write(tmp_path, text)), "-o", str(out)]) == 0
     result = pd.read_csv(out)
-    assert result["visit_number"].tolist() == [0.0, 4.0, 12.0]
+    assert result["visit_week"].tolist() == [0.0, 4.0, 12.0]
     assert result["pct_change"].iloc[[0, 2]].tolist() == [0.0, -50.0]
     assert result["salt50"].iloc[[0, 2]].tolist() == [False, True]
     assert result.iloc[1][["salt", "band", "aa_iga", "salt50", "salt_le_20"]].isna().all()
@@ -336,11 +336,11 @@ def test_cli_stdout_when_no_output(tmp_path: Path, capsys: pytest.CaptureFixture
         ),
         ("subject,week,top,back,left,right\nA,0,1,,3,4\n", "line 2: column 'back' is empty"),
         ("subject,week,top,back,left,right\nA,0,1,2,3,-4\n", "line 2: column 'right' is -4"),
-        ("subject,week,top,back,left,right\nA,x,1,2,3,4\n", "line 2: column 'week' is 'x'"),
+        ("subject,week,top,back,left,right\nA,x,1,2,3,4\n", "(line 2: 'x')"),
         ("subject,week,top,back,left,right\nA,0,1,2,3,4\nA,0,1,2,3,4\n", "lines [2, 3]"),
         (
-            "subject,visit,top,back,left,right\nA,baseline,1,2,3,4\n",
-            "line 2: column 'visit' is 'baseline'",
+            "subject,visit,top,back,left,right\nA,follow-up,1,2,3,4\nA,V2,1,2,3,4\n",
+            "column 'visit' has label(s) that cannot be read (line 2: 'follow-up', line 3: 'V2')",
         ),
         ("subject,week,top,back,left,right\n", "no rows"),
     ],
