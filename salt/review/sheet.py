@@ -28,6 +28,8 @@ from salt.views import VIEWS
 __all__ = ["result_table", "visit_sheet", "write_sheet"]
 
 _PANEL_LINE = 26  # pixels per text line of the panel
+#: x and Pillow text anchor (left or right, top) of the panel table's columns
+_COLUMNS = ((14, "la"), (240, "ra"), (360, "ra"), (390, "la"))
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -63,17 +65,26 @@ def result_table(result: VisitResult) -> str:
     return "\n".join(lines)
 
 
-def _panel_lines(result: VisitResult, when: datetime) -> list[str]:
+def _panel_rows(result: VisitResult, when: datetime) -> list[list[str]]:
+    """Rows of the sheet's panel: a table (view, %, confidence, note), then single lines."""
     import salt
 
-    lines = result_table(result).splitlines()
-    lines.append("")
-    lines.append(
-        f"model {result.model_name} (SHA256 {result.model_sha256[:16]}...), salt {salt.__version__}"
+    rows = [["view", "hair loss %", "confidence", ""]]
+    for v in VIEWS:
+        vr = result.views.get(v)
+        conf = None if vr is None else vr.confidence
+        note = "look at this view" if conf is not None and conf < REVIEW_CONFIDENCE else ""
+        rows.append([v, _num(result.percents.get(v), ".1f"), _num(conf, ".2f"), note])
+    rows.append(
+        [
+            f"SALT {_num(result.salt, '.1f')}   band {result.band or '-'}   "
+            f"AA-IGA {'-' if result.aa_iga is None else result.aa_iga}   status {result.status}"
+        ]
     )
-    lines.append(f"scored {when.strftime('%Y-%m-%d %H:%M %Z').strip()}")
-    lines.append("Measured by software: check the outlines (green scalp, red hairless).")
-    return lines
+    rows.append([f"model {result.model_name}, SHA256 {result.model_sha256[:16]}..."])
+    rows.append([f"salt {salt.__version__}, scored {when.strftime('%Y-%m-%d %H:%M %Z').strip()}"])
+    rows.append(["Measured by software: check the outlines (green scalp, red hairless)."])
+    return rows
 
 
 def visit_sheet(
@@ -116,12 +127,21 @@ def visit_sheet(
         tiles[v] = draw_overlay(rgb, vr.class_map, text)
     head = title or " / ".join(x for x in (result.subject, result.visit) if x) or "visit"
     sheet = contact_sheet(tiles, f"{head}   SALT {_num(result.salt, '.1f')}")
-    lines = _panel_lines(result, when)
-    panel = Image.new("RGB", (sheet.shape[1], 20 + _PANEL_LINE * len(lines)), "white")
+    rows = _panel_rows(result, when)
+    panel = Image.new("RGB", (sheet.shape[1], 20 + _PANEL_LINE * len(rows)), "white")
     draw = ImageDraw.Draw(panel)
     font = ImageFont.load_default(size=18)
-    for i, line in enumerate(lines):
-        draw.text((14, 10 + _PANEL_LINE * i), line, fill="black", font=font)
+    bold = ImageFont.load_default(size=20)
+    for i, cells in enumerate(rows):
+        y = 10 + _PANEL_LINE * i
+        if len(cells) == 1:
+            draw.text(
+                (14, y), cells[0], fill="black", font=bold if cells[0][:4] == "SALT" else font
+            )
+            continue
+        for (x, anchor), cell in zip(_COLUMNS, cells, strict=True):
+            colour = "#b00020" if cell and cells[3] and anchor != "la" else "black"
+            draw.text((x, y), cell, fill=colour, font=font, anchor=anchor)
     return np.vstack([sheet, np.asarray(panel, np.uint8)])
 
 
