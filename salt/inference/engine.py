@@ -291,6 +291,7 @@ def score_folder(
     ModelError
         If the model cannot be loaded.
     """
+    call = dict(locals())  # the arguments as given, for run.json
     if batch_size < 1:
         raise BadValueError(f"batch_size must be >= 1, got {batch_size}")
     quality_thresholds = pipeline.quality_thresholds(quality_thresholds)
@@ -306,14 +307,7 @@ def score_folder(
         timer.add("discover", time.perf_counter() - t)
         m = resolve_model(model)
         if out_path is not None:
-            claim_output_folder(
-                out_path,
-                source=_source(root_path),
-                model_name=str(m.name),
-                model_sha256=str(m.sha256),
-                replace=replace_output,
-            )
-            remove_temporaries(out_path)
+            _claim(out_path, root_path, m, replace_output)
         # on a cluster the workers, not this process, resolve and check the device
         be_name, be_device = resolve_backend(backend, device, check_device=client is None)
         n_workers = workers or min(8, default_threads())
@@ -361,29 +355,7 @@ def score_folder(
                 elapsed=elapsed,
                 counts=counts,
                 stages=timer.seconds,
-                arguments={
-                    "root": str(root_path),
-                    "out": str(out_path),
-                    "batch_size": batch_size,
-                    "device": device,
-                    "backend": backend,
-                    "overlays": overlays,
-                    "masks": masks,
-                    "resume": resume,
-                    "workers": options.workers,
-                    "writers": options.writers,
-                    "prefetch": options.prefetch,
-                    "partial": partial,
-                    "strict": strict,
-                    "quality_thresholds": quality_thresholds,
-                    "min_side": min_side,
-                    "allow_inside_input": allow_inside_input,
-                    "view_aliases": _aliases_arg(view_aliases),
-                    "replace_output": replace_output,
-                    "scheduler": None if client is None else str(client.scheduler.address),
-                    "chunk_visits": chunk_visits,
-                    **(arguments or {}),
-                },
+                arguments=_recorded(call, root_path, out_path, options),
             )
             # a person's corrections outlive model runs; then report.html (salt.review)
             from salt.review import finish_output
@@ -474,15 +446,38 @@ def _run(
     return writer.entries, stats
 
 
-def _source(root: PhotoPath) -> str:
-    """Return the input a run's output folder belongs to: a resolved local path, or the URL."""
-    return str(root.resolve()) if isinstance(root, Path) else root
+def _claim(out: Path, root: PhotoPath, model: Any, replace: bool) -> None:
+    """Claim ``out`` for this input and model (:mod:`salt.io.ownership`); clear temporaries."""
+    claim_output_folder(
+        out,
+        source=str(root.resolve()) if isinstance(root, Path) else root,
+        model_name=str(model.name),
+        model_sha256=str(model.sha256),
+        replace=replace,
+    )
+    remove_temporaries(out)
 
 
-def _aliases_arg(view_aliases: Any) -> Any:
-    if view_aliases is None or isinstance(view_aliases, str | os.PathLike):
-        return None if view_aliases is None else str(view_aliases)
-    return dict(view_aliases)
+def _recorded(
+    call: Mapping[str, Any], root: PhotoPath, out: Path | None, options: Options
+) -> dict[str, Any]:
+    """Return the arguments of a run as ``run.json`` records them (JSON-ready)."""
+    recorded = {
+        k: v for k, v in call.items() if k not in ("model", "client", "arguments", "root", "out")
+    }
+    aliases = call["view_aliases"]
+    client = call["client"]
+    recorded.update(
+        root=str(root),
+        out=str(out),
+        workers=options.workers,
+        writers=options.writers,
+        prefetch=options.prefetch,
+        quality_thresholds=options.thresholds,
+        view_aliases=aliases if aliases is None or isinstance(aliases, Mapping) else str(aliases),
+        scheduler=None if client is None else str(client.scheduler.address),
+    )
+    return {**recorded, **(call["arguments"] or {})}
 
 
 def _output_folder(

@@ -43,7 +43,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from salt.errors import OutputError
-from salt.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from salt.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text, write_error
 from salt.io.csvsafe import write_csv
 from salt.io.folders import natural_key
 from salt.views import VIEWS
@@ -147,7 +147,7 @@ def visit_folder(subject: str, visit: str) -> str:
     return f"{safe_name(subject)}/{safe_name(visit)}"
 
 
-def encode_mask_png(class_map: npt.NDArray[np.uint8]) -> bytes:
+def encode_mask_png(class_map: npt.ArrayLike) -> bytes:
     """Encode a class map as a palette PNG: values kept, classes coloured in a viewer.
 
     Parameters
@@ -246,7 +246,10 @@ class OutputLock:
 
     def acquire(self) -> OutputLock:
         """Take the lock or raise :class:`OutputError` naming the run that holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
+        except OSError as exc:
+            raise write_error(self.path, exc) from exc
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
@@ -354,14 +357,17 @@ class Journal:
         if not text:
             return
         with self._lock:
-            if self._fh is None:
-                self._fh = open(self.path, "a", encoding="utf-8", newline="")
-            self._fh.write(text)
-            self._fh.flush()
-            now = time.monotonic()
-            if now - self._synced >= self.fsync_seconds:
-                os.fsync(self._fh.fileno())
-                self._synced = now
+            try:
+                if self._fh is None:
+                    self._fh = open(self.path, "a", encoding="utf-8", newline="")
+                self._fh.write(text)
+                self._fh.flush()
+                now = time.monotonic()
+                if now - self._synced >= self.fsync_seconds:
+                    os.fsync(self._fh.fileno())
+                    self._synced = now
+            except OSError as exc:  # disk full: the lines already written stay readable
+                raise write_error(self.path, exc) from exc
 
     def close(self) -> None:
         """Flush the journal to disk and close it."""
