@@ -49,8 +49,15 @@ def test_changes_and_responses_by_hand() -> None:
     assert flags(out, "salt_le_10") == [False, False, False]
     assert flags(out, "eligible") == [True, False, False]
     assert list(out.columns) == ["subject", "week", "salt", *ENDPOINT_COLUMNS]
+    assert out["baseline_time"].tolist() == [0.0, 0.0, 0.0]  # the baseline rule, per row
     for column in ENDPOINT_COLUMNS:
-        if column not in ("baseline_salt", "change", "pct_change", "reference_salt"):
+        if column not in (
+            "baseline_salt",
+            "baseline_time",
+            "change",
+            "pct_change",
+            "reference_salt",
+        ):
             assert out[column].dtype == "boolean", column
 
 
@@ -441,3 +448,19 @@ def test_the_two_cases_that_used_to_disagree() -> None:
     assert out["eligible"].tolist() == [False, False]
     assert aa_iga(20.4) == 2
     assert severity_band(49.6) == "S2"
+
+
+def test_baseline_time_states_the_rule_and_warns_without_time_zero(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table = visits([("A", 0, 80.0), ("A", 12, 40.0), ("B", 4, 60.0), ("B", 12, 30.0)])
+    with caplog.at_level(logging.WARNING, logger="salt.trial.endpoints"):
+        out = endpoints(table)
+    # B has no week-0 visit: its first visit (week 4) is its baseline, and that is said
+    assert out["baseline_time"].tolist() == [0.0, 0.0, 4.0, 4.0]
+    assert "1 subject(s) have no visit at week 0" in caplog.text and "B (week 4)" in caplog.text
+    at0 = endpoints(table, baseline=0)
+    assert at0["baseline_time"].isna().tolist() == [False, False, True, True]
+    per = endpoints(table, baseline={"A": 12})
+    assert per["baseline_time"].fillna(-1).tolist() == [12.0, 12.0, -1.0, -1.0]
+    assert per["baseline_salt"].fillna(-1).tolist() == [40.0, 40.0, -1.0, -1.0]

@@ -137,13 +137,13 @@ def test_baseline_rule_stated_and_warning_without_week_0(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     text = "subject,week,top,back,left,right\nA,0,80,80,80,80\nB,4,60,60,60,60\nB,12,30,30,30,30\n"
-    with caplog.at_level(logging.INFO, logger="salt.commands.endpoints"):
+    with caplog.at_level(logging.INFO, logger="salt"):
         out = run(tmp_path, text)
-    assert out["baseline_week"].tolist() == [0.0, 4.0, 4.0]
+    assert out["baseline_time"].tolist() == [0.0, 4.0, 4.0]
     assert "baseline: each subject's first visit" in caplog.text
-    assert "1 subject(s) have no week-0 visit" in caplog.text and "B (week 4)" in caplog.text
+    assert "1 subject(s) have no visit at week 0" in caplog.text and "B (week 4)" in caplog.text
     fixed = run(tmp_path, text, "--baseline", "0")
-    assert fixed["baseline_week"].isna().tolist() == [False, True, True]
+    assert fixed["baseline_time"].isna().tolist() == [False, True, True]
 
 
 def test_formula_injection_escaped_in_output(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ The input has one row per visit with the columns ``subject``, ``week`` (or
 ``visit``) and the four per-view hair-loss percentages ``top``, ``back``,
 ``left``, ``right`` (0-100). Other columns are kept. The output adds ``salt``
 (:func:`salt.salt_score`), ``band`` (:func:`salt.severity_band`), ``aa_iga``
-(:func:`salt.aa_iga`), the columns of :func:`salt.endpoints.endpoints` and
-``baseline_week`` (the visit used as each subject's baseline).
+(:func:`salt.aa_iga`) and the columns of :func:`salt.endpoints.endpoints`
+(``baseline_time`` states the visit used as each subject's baseline).
 
 The file is read by :func:`salt.trial.tables.read_table`, which detects the
 encoding, delimiter and decimal mark (``sep=;`` lines, Windows-1252, trailing
@@ -254,27 +254,6 @@ def _engine_scores(out: pd.DataFrame, source: str, line: Callable[[object], int]
     return out
 
 
-def _baseline_weeks(scored: pd.DataFrame, time: str, baseline: float | None) -> pd.Series:
-    """Return the week of each row's baseline visit; warn where it is not week 0."""
-    if baseline is None:
-        logger.info("baseline: each subject's first visit (--baseline W to choose a week)")
-        first = scored.groupby("subject", sort=False)[time].transform("min")
-        late = scored.loc[first != 0.0].drop_duplicates("subject")
-        if len(late):
-            shown = ", ".join(
-                f"{s} (week {w:g})" for s, w in zip(late["subject"], late[time], strict=True)
-            )
-            logger.warning(
-                "%d subject(s) have no week-0 visit; their baseline is their first visit: %s",
-                len(late),
-                shown,
-            )
-        return first.astype("float64")
-    logger.info("baseline: week %g for every subject", baseline)
-    has = scored.groupby("subject", sort=False)[time].transform(lambda w: (w == baseline).any())
-    return pd.Series(baseline, index=scored.index, dtype="float64").where(has)
-
-
 def _ensure_folder(path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -297,7 +276,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except BadValueError as exc:
         raise BadValueError(f"{path}: {exc}") from None
-    result["baseline_week"] = _baseline_weeks(result, time, args.baseline)
+    if args.baseline is None:
+        logger.info("baseline: each subject's first visit (--baseline W to choose a week)")
+    else:
+        logger.info("baseline: week %g for every subject (column baseline_time)", args.baseline)
     if args.output is None:
         sys.stdout.write(csv_text(result))
     else:

@@ -8,6 +8,8 @@ alopecia areata trials report (BRAVE-AA, ALLEGRO):
 column             dtype       meaning
 =================  ==========  ==============================================================
 ``baseline_salt``  float64     the subject's SALT at the baseline visit
+``baseline_time``  float64     the time of that visit (NaN if the subject has none): the
+                               baseline rule, stated per row
 ``change``         float64     ``salt - baseline_salt``, SALT points (negative = improvement)
 ``pct_change``     float64     ``100 * (salt - baseline_salt) / baseline_salt``, percent of
                                baseline (negative = improvement; -100 = full regrowth)
@@ -93,6 +95,7 @@ RESPONSE_ENDPOINTS: Mapping[str, tuple[str, float]] = types.MappingProxyType(
 #: Columns added by :func:`endpoints`, in order.
 ENDPOINT_COLUMNS: tuple[str, ...] = (
     "baseline_salt",
+    "baseline_time",
     "change",
     "pct_change",
     *RESPONSE_ENDPOINTS,
@@ -210,6 +213,57 @@ def endpoints(
     >>> out["salt50"].tolist(), out["salt_le_20"].tolist()
     ([False, True, True], [False, False, True])
     """
+    scores = _checked_scores(df, subject, time, score, zero_baseline)
+    table = df[[subject, time]].copy()
+    table[score] = scores
+    base = _visit_values(
+        table, subject=subject, time=time, score=score, at=baseline, what="baseline"
+    )
+    ref = (
+        base
+        if reference is None
+        else _visit_values(
+            table, subject=subject, time=time, score=score, at=reference, what="reference"
+        )
+    )
+    _zero_baselines(table, base, subject, zero_baseline)
+    base_time = _visit_times(table, subject, time, baseline)
+    if baseline is None:
+        _warn_no_time_zero(table, base_time, subject, time)
+
+    out = df.copy()
+    change = scores - base
+    safe_base = base.where(base > 0.0)  # NaN where baseline is 0 or missing: no inf
+    pct = 100.0 * change / safe_base
+    out["baseline_salt"] = base
+    out["baseline_time"] = base_time
+    out["change"] = change
+    out["pct_change"] = pct
+
+    has_score = scores.notna()
+    values = scores.to_numpy(dtype=float)
+    for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
+        if kind == "absolute":
+            out[name] = _flag(at_most(values, threshold), has_score)
+        else:
+            out[name] = _flag(at_most(pct.to_numpy(dtype=float), -threshold), pct.notna())
+
+    # Relapse only at visits strictly after the reference visit.
+    ref_time = base_time if reference is None else _visit_times(table, subject, time, reference)
+    after = table[time] > ref_time
+    out["reference_salt"] = ref
+    rise = (scores - ref).to_numpy(dtype=float)
+    out["relapse"] = _flag(
+        ~at_most(rise, RELAPSE_POINTS) & ~np.isnan(rise), has_score & ref.notna() & after
+    )
+    out["eligible"] = _flag(at_least(values, ELIGIBILITY_SALT), has_score)
+    return out
+
+
+def _checked_scores(
+    df: pd.DataFrame, subject: str, time: str, score: str, zero_baseline: str
+) -> pd.Series:
+    """Check the visit table (module rules) and return the scores as float64."""
     if not isinstance(df, pd.DataFrame):
         raise BadValueError(f"expected a pandas DataFrame of visits, got {type(df).__name__}")
     missing_cols = [c for c in (subject, time, score) if c not in df.columns]
@@ -246,70 +300,55 @@ def endpoints(
             f"subject {s} has more than one visit at {time}={t} (rows {list(map(str, rows[:5]))}); "
             "each (subject, time) pair may appear once"
         )
+    return scores
 
-    table = df[[subject, time]].copy()
-    table[score] = scores
-    base = _visit_values(
-        table, subject=subject, time=time, score=score, at=baseline, what="baseline"
-    )
-    ref = (
-        base
-        if reference is None
-        else _visit_values(
-            table, subject=subject, time=time, score=score, at=reference, what="reference"
-        )
-    )
 
+def _zero_baselines(table: pd.DataFrame, base: pd.Series, subject: str, policy: str) -> None:
+    """Raise or warn for subjects whose baseline SALT is 0 (percent change undefined)."""
     zero = base == 0.0
-    if zero.any():
-        subjects: list[Hashable] = sorted(set(table.loc[zero, subject]), key=str)
-        names = ", ".join(map(str, subjects[:10])) + (" ..." if len(subjects) > 10 else "")
-        if zero_baseline == "raise":
-            raise BadValueError(
-                f"baseline SALT is 0 for subject(s) {names}: percent change from baseline "
-                "is undefined; drop them or use zero_baseline='na'"
-            )
-        logger.warning(
-            "baseline SALT is 0 for %d subject(s) (%s): percent change and SALT50/75/90/100 "
-            "are left missing for them",
-            len(subjects),
-            names,
+    if not zero.any():
+        return
+    subjects: list[Hashable] = sorted(set(table.loc[zero, subject]), key=str)
+    names = ", ".join(map(str, subjects[:10])) + (" ..." if len(subjects) > 10 else "")
+    if policy == "raise":
+        raise BadValueError(
+            f"baseline SALT is 0 for subject(s) {names}: percent change from baseline "
+            "is undefined; drop them or use zero_baseline='na'"
         )
-
-    out = df.copy()
-    change = scores - base
-    safe_base = base.where(base > 0.0)  # NaN where baseline is 0 or missing: no inf
-    pct = 100.0 * change / safe_base
-    out["baseline_salt"] = base
-    out["change"] = change
-    out["pct_change"] = pct
-
-    has_score = scores.notna()
-    values = scores.to_numpy(dtype=float)
-    for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
-        if kind == "absolute":
-            out[name] = _flag(at_most(values, threshold), has_score)
-        else:
-            out[name] = _flag(at_most(pct.to_numpy(dtype=float), -threshold), pct.notna())
-
-    # The reference visit's time per row, to restrict relapse to later visits.
-    if reference is None and baseline is None:
-        ref_time = table.groupby(subject, sort=False)[time].transform("min")
-    else:
-        at = baseline if reference is None else reference
-        if isinstance(at, Mapping):
-            ref_time = table[subject].map(lambda s: at.get(s, np.nan))
-        else:
-            ref_time = pd.Series(at, index=table.index)
-    ref_time = pd.to_numeric(ref_time, errors="coerce")
-    after = table[time] > ref_time
-    out["reference_salt"] = ref
-    rise = (scores - ref).to_numpy(dtype=float)
-    out["relapse"] = _flag(
-        ~at_most(rise, RELAPSE_POINTS) & ~np.isnan(rise), has_score & ref.notna() & after
+    logger.warning(
+        "baseline SALT is 0 for %d subject(s) (%s): percent change and SALT50/75/90/100 "
+        "are left missing for them",
+        len(subjects),
+        names,
     )
-    out["eligible"] = _flag(at_least(values, ELIGIBILITY_SALT), has_score)
-    return out
+
+
+def _visit_times(table: pd.DataFrame, subject: str, time: str, at: Any) -> pd.Series:
+    """Time of each row's subject's chosen visit (first visit for ``None``; NaN if absent)."""
+    if at is None:
+        return table.groupby(subject, sort=False)[time].transform("min").astype("float64")
+    if isinstance(at, Mapping):
+        wanted = pd.to_numeric(table[subject].map(lambda s: at.get(s, np.nan)), errors="coerce")
+    else:
+        wanted = pd.Series(float(at), index=table.index)
+    present = (table[time] == wanted).groupby(table[subject], sort=False).transform("any")
+    return wanted.astype("float64").where(present)
+
+
+def _warn_no_time_zero(table: pd.DataFrame, base_time: pd.Series, subject: str, time: str) -> None:
+    """Say which subjects' first visit, used as baseline, is not at time 0."""
+    late = table[[subject]].assign(_t=base_time)[(base_time != 0.0).to_numpy()]
+    late = late.drop_duplicates(subject)
+    if len(late):
+        shown = ", ".join(
+            f"{s} ({time} {t:g})" for s, t in zip(late[subject], late["_t"], strict=True)
+        )
+        logger.warning(
+            "%d subject(s) have no visit at %s 0; their baseline is their first visit: %s",
+            len(late),
+            time,
+            shown[:500],
+        )
 
 
 class _CallableModule(types.ModuleType):
