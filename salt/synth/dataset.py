@@ -31,6 +31,7 @@ import pandas as pd
 
 from salt.errors import BadValueError, OutputError
 from salt.io.atomic import atomic_write_bytes
+from salt.io.csvsafe import csv_text
 from salt.synth.visit import SyntheticVisit, random_subject, render_subject, render_visit
 from salt.views import VIEWS
 
@@ -142,7 +143,7 @@ def _row(subject: str, visit: str, sv: SyntheticVisit, seed: int) -> dict[str, A
 
 def _finish(root: Path, rows: list[dict[str, Any]], params: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
-    _atomic_write(root / "truth.csv", table.to_csv(index=False).encode())
+    _atomic_write(root / "truth.csv", csv_text(table).encode())  # escaped like every CSV
     lines = "".join(json.dumps(p, sort_keys=True) + "\n" for p in params)
     _atomic_write(root / "params.jsonl", lines.encode())
     return table

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from salt.errors import BadValueError
+from salt.io.csvsafe import write_csv
 from salt.results import REVIEW_CONFIDENCE
 from salt.training.realdata import RatedPhoto, person_folds, person_salt, read_ratings
 
@@ -259,8 +260,8 @@ def evaluate_rated(
     metrics["backend"] = backend
     metrics["command"] = list(command or [])
     table["error"] = table["model"] - table["reference"]
-    table.round(3).to_csv(out / "rated_views.csv", index=False)
-    pd.DataFrame(metrics.get("people", [])).round(3).to_csv(out / "rated_people.csv", index=False)
+    write_csv(out / "rated_views.csv", table.round(3))  # escaped like every CSV
+    write_csv(out / "rated_people.csv", pd.DataFrame(metrics.get("people", [])).round(3))
     (out / "report.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
     return metrics
 
