@@ -242,3 +242,49 @@ def test_every_naming_kind_gives_exact_tables(tmp_path: Path, model) -> None:
     assert all("names no view" in rel[f"PHONE/w0/IMG_{i}.jpg"] for i in range(4))
     if os.geteuid() != 0:
         assert "cannot be listed" in rel["LOCKED"]
+
+
+# ------------------------------------------------------------ smaller findings
+def test_quality_flags_in_tables_and_summary_line(
+    tmp_path: Path, model, caplog: pytest.LogCaptureFixture
+) -> None:
+    good_visit(tmp_path / "A" / "P1" / "w0")
+    good_visit(tmp_path / "A" / "P2" / "w0")
+    out = tmp_path / "out"
+    with caplog.at_level("INFO", logger="salt.inference.engine"):
+        # every photo shows less scalp than this cut-off: each gets too_little_scalp
+        df = score(tmp_path / "A", out, model, quality_thresholds={"min_scalp_fraction": 0.99})
+    from salt.quality import FLAG_NAMES
+
+    views = pd.read_csv(out / "views.csv", keep_default_na=False, dtype=str)
+    assert (views["q_too_little_scalp"] == "True").all()
+    for r in views.to_dict("records"):  # the column names exactly the flags set
+        assert r["quality_flags"] == ", ".join(f for f in FLAG_NAMES if r[f"q_{f}"] == "True")
+        assert "too_little_scalp" in r["quality_flags"]
+    for subject, got in zip(df["subject"], df["quality_flags"], strict=True):
+        rows = views[views["subject"] == subject]
+        assert got == "; ".join(f"{r.view}: {r.quality_flags}" for r in rows.itertuples())
+    assert list(tables(out)["visits"]["quality_flags"]) == list(df["quality_flags"])
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("scored")]
+    assert "8 photos in 2 visits with quality flags" in line
+    info = json.loads((out / "run.json").read_text())
+    assert info["counts"]["photos_flagged"] == 8 and info["counts"]["visits_flagged"] == 2
+
+
+def test_formula_cells_are_escaped_in_the_tables(tmp_path: Path, model) -> None:
+    good_visit(tmp_path / "A" / "=HYPERLINK(1)" / "@w0")
+    out = tmp_path / "out"
+    df = score(tmp_path / "A", out, model)
+    assert list(df["subject"]) == ["=HYPERLINK(1)"]  # the library keeps the name
+    t = tables(out)
+    assert list(t["visits"]["subject"]) == ["'=HYPERLINK(1)"]
+    assert list(t["visits"]["visit"]) == ["'@w0"]
+    parquet = pd.read_parquet(out / "visits.parquet")
+    assert list(parquet["subject"]) == ["=HYPERLINK(1)"]
+
+
+def test_synth_has_quiet_flag() -> None:
+    from salt.cli import build_parser
+
+    args = build_parser(only="synth").parse_args(["synth", "OUT", "-q"])
+    assert args.no_progress is True

@@ -409,10 +409,13 @@ def _natural(column: pd.Series) -> pd.Series:
 
 
 def _photo_flags(row: Mapping[str, Any]) -> list[str]:
-    """Names of the quality flags set on a photo (its ``q_*`` values that are True)."""
-    return [
-        k[2:] for k, v in row.items() if k.startswith("q_") and isinstance(v, bool | np.bool_) and v
-    ]
+    """Return the quality flags set on a photo (its ``q_<flag>`` is True; flags of salt.quality)."""
+    from salt.quality import FLAG_NAMES
+
+    def is_set(value: Any) -> bool:
+        return isinstance(value, bool | np.bool_) and bool(value)
+
+    return [f for f in FLAG_NAMES if is_set(row.get(f"q_{f}"))]
 
 
 def tables_from_entries(
