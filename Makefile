@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/salt score $(DEMO)/synth/photos -o $(DEMO)/scored -q
 	$(BIN)/salt endpoints data/example_visits.csv --reference 24 -o $(DEMO)/endpoints.csv
 	$(BIN)/python examples/demo_report.py $(DEMO)
-	@echo "wrote $(DEMO)/synth (photos, masks, truth.csv), $(DEMO)/scored (visits.csv, views.csv, errors.csv, overlays/, run.json) and $(DEMO)/endpoints.csv"
+	@echo "wrote $(DEMO)/synth (photos, masks, truth.csv), $(DEMO)/scored (report.html, visits.csv, views.csv, errors.csv, overlays/, run.json) and $(DEMO)/endpoints.csv"
 
 lint: $(STAMP)
 	$(BIN)/ruff check salt tests benchmarks tools examples
