@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from salt.errors import BadValueError
 from salt.model import ModelConfig, random_model
@@ -97,3 +98,178 @@ def test_auto_and_unknown_backends(model_and_batch) -> None:
     with pytest.raises(BadValueError, match="device"):
         make_backend(model.network, 64, "torch", device="tpu")
     assert set(available_backends()) <= set(BACKENDS)
+
+
+# ----------------------------------------------------------------- the export cache
+# A cached export is used only when it was built for the same weights, network, input
+# size, head and library versions, and is intact; anything else is rebuilt.
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALT_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def exports(monkeypatch):
+    """Count the ONNX exports (each one means the cache was not used)."""
+    from salt.model import backends
+
+    calls: list[int] = []
+    original = backends._export_onnx
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(backends, "_export_onnx", counting)
+    return calls
+
+
+def _run(model, batch):
+    be = make_backend(model.network, 64, "openvino-fp32", device="cpu")
+    try:
+        return be(batch), be.versions["export_cache"]
+    finally:
+        be.close()
+
+
+def _entry(cache):
+    (entry,) = (cache / "exports").iterdir()
+    return entry
+
+
+needs_openvino = pytest.mark.skipif(
+    "openvino-fp32" not in available_backends(), reason="openvino not installed"
+)
+
+
+@needs_openvino
+def test_export_is_cached_and_reused(model_and_batch, cache, exports) -> None:
+    model, batch, ref = model_and_batch
+    first, state = _run(model, batch)
+    assert state == "stored" and len(exports) == 1
+    again, state = _run(model, batch)
+    assert state == "hit" and len(exports) == 1  # not exported again
+    np.testing.assert_array_equal(again, first)
+    assert (first == ref).mean() > 0.999
+
+
+@needs_openvino
+def test_foreign_export_in_the_cache_is_rebuilt_not_used(model_and_batch, cache, exports) -> None:
+    import shutil
+
+    model, batch, ref = model_and_batch
+    _run(model, batch)
+    entry = _entry(cache)
+    # Another network's export copied over this entry's file: its hash no longer
+    # matches the manifest.
+    other = random_model(TINY, seed=99)
+    be = make_backend(other.network, 64, "openvino-fp32", device="cpu")
+    be.close()
+    foreign = next(e for e in (cache / "exports").iterdir() if e != entry)
+    shutil.copyfile(foreign / "network.onnx", entry / "network.onnx")
+    shutil.rmtree(entry / "openvino")
+    before = len(exports)
+    maps, state = _run(model, batch)
+    assert state == "stored" and len(exports) == before + 1
+    assert (maps == ref).mean() > 0.999
+    other_maps = other.predict(photos())
+    assert (other_maps != ref).mean() > 0.01  # the foreign network would have shown
+
+
+@needs_openvino
+def test_stale_manifest_from_another_version_is_rebuilt(
+    model_and_batch, cache, exports, monkeypatch
+) -> None:
+    import json
+
+    from salt.model import backends
+
+    model, batch, ref = model_and_batch
+    _run(model, batch)
+    entry = _entry(cache)
+    manifest = json.loads((entry / "manifest.json").read_text())
+    manifest["fields"]["openvino"] = "2020.1"  # an entry left by another version
+    (entry / "manifest.json").write_text(json.dumps(manifest))
+    maps, state = _run(model, batch)
+    assert state == "stored" and len(exports) == 2
+    assert (maps == ref).mean() > 0.999
+    # A new library version gives a new key: a new entry, the old one untouched.
+    real = backends._version
+    monkeypatch.setattr(backends, "_version", lambda d: "9999.0" if d == "openvino" else real(d))
+    _, state = _run(model, batch)
+    assert state == "stored" and len(exports) == 3
+    assert len(list((cache / "exports").iterdir())) == 2
+
+
+@needs_openvino
+def test_damaged_openvino_blob_is_recompiled(model_and_batch, cache, exports) -> None:
+    model, batch, ref = model_and_batch
+    _run(model, batch)
+    blobs = [p for p in (_entry(cache) / "openvino").iterdir() if p.is_file()]
+    assert blobs
+    for blob in blobs:
+        blob.write_bytes(b"\x00garbage" * 10)
+    maps, state = _run(model, batch)
+    assert state == "hit" and len(exports) == 1  # the export is fine, the blob is rebuilt
+    assert (maps == ref).mean() > 0.999
+
+
+def test_cache_key_follows_the_weights(tmp_path, model_and_batch) -> None:
+    from salt.model import load_model, save_model
+    from salt.model.backends import export_key
+
+    model, _, _ = model_and_batch
+    save_model(model, tmp_path / "m")
+    lazy = load_model("m", models_dir=tmp_path, lazy=True)
+    key = export_key(lazy, 64, "openvino")
+    assert key["weights"] == f"file:{lazy.sha256}"  # known without building the network
+    network = lazy.network  # built: from now on its weights in memory are the identity
+    built = export_key(lazy, 64, "openvino")
+    assert built["weights"].startswith("memory:") and built != key
+    with torch.no_grad():
+        next(network.parameters()).add_(1.0)  # changed in memory (fine-tuning)
+    assert export_key(lazy, 64, "openvino")["weights"] != built["weights"]
+    assert export_key(lazy, 64, "openvino") != export_key(lazy, 96, "openvino")
+
+
+@needs_openvino
+def test_warm_start_does_not_import_torch(tmp_path, model_and_batch) -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from salt.model import save_model
+
+    model, batch, _ = model_and_batch
+    save_model(model, tmp_path / "m")
+    np.save(tmp_path / "batch.npy", batch)
+    script = textwrap.dedent(
+        """
+        import sys, numpy as np
+        from salt.model import load_model
+        from salt.model.backends import make_backend
+        model = load_model("m", models_dir=sys.argv[1], lazy=True)
+        be = make_backend(model, name="openvino-fp32", device="cpu")
+        np.save(sys.argv[2], be(np.load(sys.argv[3])))
+        print(be.versions["export_cache"], "torch" in sys.modules)
+        """
+    )
+    env = {**os.environ, "SALT_CACHE_DIR": str(tmp_path / "cache")}
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"maps{i}.npy"
+        res = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path), str(out), str(tmp_path / "batch.npy")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        outs.append(res.stdout.split())
+    assert outs[0] == ["stored", "True"]  # cold: exported with torch
+    assert outs[1] == ["hit", "False"]  # warm: torch never imported
+    np.testing.assert_array_equal(np.load(tmp_path / "maps0.npy"), np.load(tmp_path / "maps1.npy"))

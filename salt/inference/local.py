@@ -59,7 +59,7 @@ class Predictor:
 
         self.model = resolve_model(model)
         name, dev = resolve_backend(backend, device)
-        self.backend = make_backend(self.model.network, self.input_size, name, device=dev)
+        self.backend = make_backend(self.model, self.input_size, name, device=dev)
         self._lock = threading.Lock()
 
     @property
@@ -211,7 +211,7 @@ def run_local(
     from salt.model.backends import make_backend
 
     t = time.perf_counter()
-    be = make_backend(model.network, int(model.config.input_size), backend, device=device)
+    be = make_backend(model, int(model.config.input_size), backend, device=device)
     timer.add("backend_setup", time.perf_counter() - t)
     pipeline = Pipeline(
         model=model, backend=be.classify, options=options, previous=previous, timer=timer, emit=emit

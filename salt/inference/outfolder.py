@@ -83,15 +83,9 @@ def host_info() -> dict[str, Any]:
                     break
     except OSError:
         pass
-    import torch
+    from salt.model.backends import default_threads, gpu_names
 
-    from salt.model.backends import default_threads
-
-    gpu = (
-        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        if torch.cuda.is_available()
-        else []
-    )
+    gpu = gpu_names()  # imports torch only where a GPU can exist
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),

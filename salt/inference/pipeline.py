@@ -112,10 +112,11 @@ def resolve_model(model: Any) -> Any:
     """Return a model given as a SaltModel, a registered name or path, or None (``"default"``)."""
     from salt.model import SaltModel, load_model
 
+    # lazy: the network is built only if the backend needs it (not from a warm cache)
     if model is None:
-        return load_model("default")
+        return load_model("default", lazy=True)
     if isinstance(model, (str, os.PathLike)):
-        return load_model(model)
+        return load_model(model, lazy=True)
     if isinstance(model, SaltModel) or hasattr(model, "network"):
         return model
     raise BadValueError(
@@ -135,7 +136,9 @@ def decode(path: PhotoPath | os.PathLike[str], input_size: int, min_side: int) -
 
 
 def prepare(model: Any, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """(3, S, S) float32 network input for one photo (thread-safe)."""
+    """(3, S, S) float32 network input for one photo (thread-safe; no torch)."""
+    if hasattr(model, "preprocess_array"):
+        return model.preprocess_array([rgb])[0]
     return model.preprocess([rgb])[0].numpy()
 
 

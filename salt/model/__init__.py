@@ -4,7 +4,9 @@ The network (:mod:`~salt.model.network`), saved models and their registry
 (:mod:`~salt.model.registry`), inference backends (:mod:`~salt.model.backends`) and the
 torch/torchvision compatibility shim (:mod:`~salt.model.torch_compat`).
 
-Everything here needs torch; the pure layer (:mod:`salt.scoring`, ...) does not import it.
+Building or running a network needs torch, which is imported only then: loading a
+model (:func:`load_model` with ``lazy=True``) and running a cached compiled backend do
+not import it. The pure layer (:mod:`salt.scoring`, ...) never does.
 """
 
 from __future__ import annotations

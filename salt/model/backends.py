@@ -6,8 +6,22 @@ class maps, uint8 of shape (N, S, S) with 0 = not scalp, 1 = scalp with hair and
 class has a softmax probability below :data:`salt.classmap.UNSURE_PROB`. The network
 head packs both into one uint8 per pixel (``class + UNSURE_BIT * unsure``), so every
 backend returns them from one call. All backends share the network's weights; the exported ones
-(ONNX Runtime, OpenVINO) are built from the PyTorch network at start-up (an ONNX
-export of the network followed by an ``argmax`` over the class axis).
+(ONNX Runtime, OpenVINO) are built from an ONNX export of the network followed by
+an ``argmax`` over the class axis.
+
+Start-up
+--------
+torch is imported only by the backends that run it (``torch``, ``torch-bf16``) and
+to export a network that is not in the cache. The exported network is kept in
+:func:`cache_dir` under a key made of what determines it (:func:`export_key`): the
+weights (the SHA256 of the model's verified weights file while its network has not
+been built, else the digest of the weights in memory), the model's configuration
+and input size, the exported head, and the versions of salt, torch, onnx and the
+runtime. Next to it, ``manifest.json`` repeats those fields and the export's SHA256;
+an entry whose manifest does not match, or whose file does not hash to it, is
+rebuilt, never used. OpenVINO also keeps its compiled network for that entry
+(``CACHE_DIR``), so a warm start neither exports nor compiles: it reads the compiled
+blob, and loading the model costs no torch import.
 
 Backends (``name`` argument of :func:`make_backend`):
 
@@ -34,27 +48,36 @@ Backends (``name`` argument of :func:`make_backend`):
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib.metadata
+import json
 import logging
 import os
+import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from salt.classmap import UNSURE_BIT, UNSURE_PROB, split_packed
 from salt.errors import BadValueError, ModelError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "available_backends",
+    "cache_dir",
+    "export_key",
+    "gpu_names",
     "make_backend",
     "resolve_backend",
     "resolve_device",
@@ -66,20 +89,29 @@ log = logging.getLogger(__name__)
 BACKENDS: tuple[str, ...] = ("torch", "torch-bf16", "onnxruntime", "openvino", "openvino-fp32")
 
 
-class _ArgmaxHead(torch.nn.Module):
+#: Version of what the exported network computes (the packed head below); part of
+#: the cache key, so that a change of the head never reuses an older export.
+_HEAD = f"packed-unsure-{UNSURE_PROB}-{UNSURE_BIT}"
+
+
+def _argmax_head(network: torch.nn.Module) -> torch.nn.Module:
     """Wrap a network so that it returns the packed class map instead of the logits.
 
     Each pixel is ``argmax + UNSURE_BIT * (max softmax probability < UNSURE_PROB)``.
     """
+    import torch
 
-    def __init__(self, network: torch.nn.Module) -> None:
-        super().__init__()
-        self.network = network
+    class ArgmaxHead(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.network = inner
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        prob = torch.softmax(self.network(x).float(), dim=1)
-        top, cls = prob.max(dim=1)
-        return (cls + UNSURE_BIT * (top < UNSURE_PROB).to(cls.dtype)).to(torch.uint8)
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            prob = torch.softmax(self.network(x).float(), dim=1)
+            top, cls = prob.max(dim=1)
+            return (cls + UNSURE_BIT * (top < UNSURE_PROB).to(cls.dtype)).to(torch.uint8)
+
+    return ArgmaxHead(network)
 
 
 class Backend:
@@ -193,16 +225,53 @@ def resolve_device(device: str) -> str:
         If ``device`` is not ``"auto"``, ``"cpu"`` or ``"cuda"``, or CUDA is asked for
         and not available.
     """
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
+    if device not in ("auto", "cpu", "cuda"):
         raise BadValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
+    if device == "cpu":
+        return "cpu"
+    available = _cuda_available()
+    if device == "cuda" and not available:
         raise BadValueError("device='cuda' was asked for but torch sees no CUDA GPU; use 'cpu'")
-    return device
+    return "cuda" if available else "cpu"
+
+
+def _cuda_possible() -> bool:
+    """Tell, without importing torch, whether a CUDA GPU can be visible at all.
+
+    A CPU build of torch (version ``+cpu``), or Linux without NVIDIA, WSL or ROCm
+    device nodes, cannot see a GPU; elsewhere only torch can tell.
+    """
+    if "torch" in sys.modules:
+        return True  # torch is loaded anyway: ask it
+    if "+cpu" in _version("torch"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(
+            glob.glob("/dev/nvidia[0-9]*") or glob.glob("/dev/dxg") or glob.glob("/dev/kfd")
+        )
+    return True
+
+
+def _cuda_available() -> bool:
+    if not _cuda_possible():
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def gpu_names() -> list[str]:
+    """Names of the CUDA GPUs torch sees (``run.json``); imports torch only if one can exist."""
+    if not _cuda_available():
+        return []
+    import torch
+
+    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
 
 
 def _cpu_has_bf16() -> bool:
+    import torch
+
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -257,8 +326,8 @@ def resolve_backend(
 
 
 def make_backend(
-    network: torch.nn.Module,
-    input_size: int,
+    model: Any,
+    input_size: int | None = None,
     name: str = "auto",
     *,
     device: str = "auto",
@@ -268,10 +337,12 @@ def make_backend(
 
     Parameters
     ----------
-    network : torch.nn.Module
-        Maps (N, 3, S, S) float32 to (N, C, S, S) class logits, C >= 3.
-    input_size : int
-        S, the side of the square input, pixels.
+    model : SaltModel or torch.nn.Module
+        The model (its network is built only if the backend needs it: a torch
+        backend, or an export that is not cached), or a bare network mapping
+        (N, 3, S, S) float32 to (N, C, S, S) class logits, C >= 3.
+    input_size : int, optional
+        S, the side of the square input, pixels (default: the model's).
     name : str, default "auto"
         One of :data:`BACKENDS` or ``"auto"`` (see module notes).
     device : {"auto", "cpu", "cuda"}
@@ -287,41 +358,40 @@ def make_backend(
     Raises
     ------
     BadValueError
-        For an unknown backend or device.
+        For an unknown backend or device, or a bare network without ``input_size``.
     ModelError
-        If the network cannot be exported to the backend.
+        If the network cannot be built or exported to the backend.
     """
+    from salt.model.network import SaltModel
+
+    config = model.config if isinstance(model, SaltModel) else None
+    if input_size is None:
+        if config is None:
+            raise BadValueError("make_backend needs input_size for a bare network")
+        input_size = int(config.input_size)
     name, dev = resolve_backend(name, device)
-    network = network.eval()
     if name.startswith("torch"):
-        return _torch_backend(network, input_size, dev, bf16=name == "torch-bf16")
+        network = model.network if config is not None else model
+        return _torch_backend(network.eval(), input_size, dev, bf16=name == "torch-bf16")
+    runtime = "onnxruntime" if name == "onnxruntime" else "openvino"
     tmp = tempfile.TemporaryDirectory(prefix="salt-onnx-")
-    cache = cache_dir()
-    digest = _network_digest(network, input_size)
-    cached = cache / "onnx" / f"{digest}.onnx" if cache is not None else None
-    if cached is not None and cached.is_file():
-        onnx_path = cached
-        log.debug("using the cached ONNX export %s", cached)
-    else:
-        onnx_path = Path(tmp.name) / "network.onnx"
-        _export_onnx(network, input_size, onnx_path)
-        if cached is not None:
-            _store(onnx_path, cached)
+    onnx_path, ov_cache, hit = _export(model, input_size, runtime, Path(tmp.name))
     try:
         if name == "onnxruntime":
             fn, versions = _ort_runner(onnx_path, threads)
         else:
-            ov_cache = cache / "openvino" if cache is not None else None
             fn, versions = _openvino_runner(
                 onnx_path, threads, fp32=name == "openvino-fp32", cache=ov_cache
             )
     except Exception as exc:  # runtime errors of third-party compilers
         tmp.cleanup()
         raise ModelError(f"could not build the {name} backend: {exc}") from exc
-    versions["torch"] = str(torch.__version__)
+    versions["torch"] = _version("torch")
+    versions["export_cache"] = "hit" if hit else ("stored" if ov_cache else "off")
     return Backend(name, "cpu", input_size, fn, versions, cleanup=tmp.cleanup)
 
 
+# --------------------------------------------------------------------------- export cache
 def cache_dir() -> Path | None:
     """Folder for exported networks: ``$SALT_CACHE_DIR``, else ``~/.cache/salt``.
 
@@ -343,33 +413,118 @@ def cache_dir() -> Path | None:
     return base
 
 
-def _network_digest(network: torch.nn.Module, input_size: int) -> str:
-    """SHA256 of the network's structure, weights, input size and the torch version."""
-    from salt.model.registry import weights_sha256
+def export_key(model: Any, input_size: int, runtime: str) -> dict[str, Any]:
+    """Return what determines an exported network: its cache key's fields (module notes).
 
-    # "packed-unsure": the exported head's output (class + unsure flag); a change of the
-    # head must change the key so that an older cached export is not reused
-    head = f"packed-unsure-{UNSURE_PROB}-{UNSURE_BIT}"
-    key = f"{torch.__version__}|{input_size}|{head}|{network!r}|{weights_sha256(network)}"
-    return hashlib.sha256(key.encode()).hexdigest()
+    Parameters
+    ----------
+    model : SaltModel or torch.nn.Module
+        A model not yet built is identified by its weights file's SHA256 (no torch
+        import); a built one, or a bare network, by the digest of its weights in memory.
+    input_size : int
+        Side of the square input, pixels.
+    runtime : {"openvino", "onnxruntime"}
+        The runtime that will read the export (its version is part of the key).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable fields; equal fields mean an interchangeable export.
+    """
+    import salt
+    from salt.model.network import SaltModel
+
+    is_model = isinstance(model, SaltModel)
+    file_sha = model.weights_file_sha256 if is_model else None
+    config = model.config if is_model else None
+    if file_sha:
+        weights = f"file:{file_sha}"
+    else:
+        from salt.model.registry import weights_sha256
+
+        network = model.network if config is not None else model
+        weights = f"memory:{weights_sha256(network)}"
+    return {
+        "layout": 1,
+        "head": _HEAD,
+        "weights": weights,
+        "network": config.to_dict() if config is not None else repr(model),
+        "input_size": int(input_size),
+        "salt": salt.__version__,
+        "torch": _version("torch"),
+        "onnx": _version("onnx"),
+        runtime: _version(runtime),
+    }
 
 
-def _store(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` atomically; a failure only costs the cache."""
+def _digest(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _valid_entry(entry: Path, fields: dict[str, Any]) -> bool:
+    """Whether a cache entry was built for exactly ``fields`` and its export is intact."""
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(src.read_bytes())
-        os.replace(tmp, dst)
-    except OSError as exc:
-        log.debug("could not cache %s: %s", dst, exc)
+        manifest = json.loads((entry / "manifest.json").read_text(encoding="utf-8"))
+        return bool(
+            manifest.get("fields") == fields
+            and manifest.get("onnx_sha256") == _file_sha256(entry / "network.onnx")
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
+def _export(
+    model: Any, input_size: int, runtime: str, scratch: Path
+) -> tuple[Path, Path | None, bool]:
+    """Return (ONNX file, OpenVINO cache folder or None, cache hit) for ``model``.
+
+    A valid cache entry is used as it is; anything else in its place (another
+    version's, a foreign or damaged file) is removed and the network exported again.
+    """
+    fields = export_key(model, input_size, runtime)
+    cache = cache_dir()
+    entry = cache / "exports" / _digest(fields) if cache is not None else None
+    if entry is not None and _valid_entry(entry, fields):
+        log.debug("using the cached export %s", entry)
+        return entry / "network.onnx", entry / "openvino", True
+    from salt.model.network import SaltModel
+
+    network = model.network if isinstance(model, SaltModel) else model
+    onnx_path = scratch / "network.onnx"
+    _export_onnx(network.eval(), input_size, onnx_path)
+    if entry is None:
+        return onnx_path, None, False
+    try:
+        if entry.exists():
+            log.info("rebuilding the cached export %s: it does not match this model", entry)
+            shutil.rmtree(entry)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=entry.parent))
+        shutil.copyfile(onnx_path, staging / "network.onnx")
+        manifest = {"fields": fields, "onnx_sha256": _file_sha256(onnx_path)}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        os.replace(staging, entry)  # a whole entry appears at once, or none
+    except OSError as exc:  # a failure only costs the cache
+        log.debug("could not cache the export in %s: %s", entry, exc)
+        return onnx_path, None, False
+    return entry / "network.onnx", entry / "openvino", False
+
+
+# --------------------------------------------------------------------------- runtimes
 def _torch_backend(
     network: torch.nn.Module, input_size: int, device: str, *, bf16: bool
 ) -> Backend:
-    head = _ArgmaxHead(network).to(device)
+    import torch
+
+    head = _argmax_head(network).to(device)
     if bf16 and device == "cpu" and not _cpu_has_bf16():
         log.warning("this CPU has no fast bfloat16; backend 'torch-bf16' runs in float32")
         bf16 = False
@@ -396,7 +551,9 @@ def _torch_backend(
 
 
 def _export_onnx(network: torch.nn.Module, input_size: int, path: Path) -> None:
-    head = _ArgmaxHead(network).cpu().eval()
+    import torch
+
+    head = _argmax_head(network).cpu().eval()
     example = torch.zeros(1, 3, input_size, input_size)
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
@@ -436,17 +593,31 @@ def _ort_runner(
 def _openvino_runner(
     path: Path, threads: int | None, *, fp32: bool, cache: Path | None = None
 ) -> tuple[Callable[[npt.NDArray[np.float32]], Any], dict[str, str]]:
+    """Compile the ONNX file with OpenVINO; with ``cache``, its compiled blob is kept there.
+
+    The model is compiled from its path, so that with a warm ``cache`` OpenVINO loads
+    the compiled blob without reading the ONNX file. A cache OpenVINO cannot use is
+    removed and the network compiled without it.
+    """
     import openvino as ov
 
-    core = ov.Core()
-    if cache is not None:
-        core.set_property({"CACHE_DIR": str(cache)})
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
     if fp32:
         config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
-    compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+    core = ov.Core()
+    try:
+        if cache is not None:
+            core.set_property({"CACHE_DIR": str(cache)})
+        compiled = core.compile_model(str(path), "CPU", config)
+    except Exception as exc:  # a damaged blob in the cache: compile without it
+        if cache is None:
+            raise
+        log.warning("OpenVINO could not use its cache %s (%s); compiling anew", cache, exc)
+        shutil.rmtree(cache, ignore_errors=True)
+        core = ov.Core()
+        compiled = core.compile_model(str(path), "CPU", config)
     precision = str(compiled.get_property("INFERENCE_PRECISION_HINT")).split("'")[-2:][0]
     request = compiled.create_infer_request()
 

@@ -1,5 +1,10 @@
 """The segmentation network: its configuration, building it, and running it on photos.
 
+torch is imported only where a network is built or run: a :class:`SaltModel` loaded
+from a file holds its weights on disk until its network is first needed, so a
+backend whose compiled network is cached (:mod:`salt.model.backends`) never imports
+torch.
+
 The network predicts three classes per pixel (the mask convention of ``data/README.md``
 and :mod:`salt.classmap`): 0 not scalp (face, ears, neck, background, clothing),
 1 scalp with terminal hair, 2 hairless scalp. Encoders are built with
@@ -11,15 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from salt.errors import BadValueError, ModelError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["CLASSES", "ModelConfig", "SaltModel", "build_network", "random_model"]
 
@@ -125,6 +132,8 @@ def build_network(config: ModelConfig) -> torch.nn.Module:
     ModelError
         If the architecture or encoder is unknown to segmentation-models-pytorch.
     """
+    import torch
+
     from salt.model.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
@@ -157,8 +166,9 @@ class SaltModel:
 
     Parameters
     ----------
-    network : torch.nn.Module
-        Maps (N, 3, S, S) float32 to (N, C, S, S) logits. Put in eval mode here.
+    network : torch.nn.Module or None
+        Maps (N, 3, S, S) float32 to (N, C, S, S) logits. Put in eval mode when first
+        used. None with ``loader``.
     config : ModelConfig
         How inputs are sized and normalised.
     name : str
@@ -167,6 +177,10 @@ class SaltModel:
         SHA256 of the weights file (``"untrained"`` for a random network).
     device : str or torch.device
         Where the network runs.
+    loader : callable, optional
+        Builds the network on first use of :attr:`network` (:func:`salt.load_model`
+        passes one that reads the verified weights file), so that a model whose
+        network is never run (a cached compiled backend) costs no torch import.
 
     Examples
     --------
@@ -179,20 +193,66 @@ class SaltModel:
 
     def __init__(
         self,
-        network: torch.nn.Module,
+        network: torch.nn.Module | None,
         config: ModelConfig,
         *,
         name: str = "untrained",
         sha256: str = "untrained",
         device: str | torch.device = "cpu",
+        loader: Callable[[], torch.nn.Module] | None = None,
     ) -> None:
-        self.device = torch.device(device)
-        self.network = network.to(self.device).eval()
+        if network is None and loader is None:
+            raise BadValueError("SaltModel needs a network or a loader")
+        self._device = str(device)
+        self._network = network
+        self._loader = None if network is not None else loader
+        if network is not None:
+            self._network = network.to(self.device).eval()
         self.config = config
         self.name = name
         self.sha256 = sha256
         self._mean = np.asarray(config.mean, np.float32).reshape(1, 1, 3)
         self._std = np.asarray(config.std, np.float32).reshape(1, 1, 3)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network runs (imports torch)."""
+        import torch
+
+        return torch.device(self._device)
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The network in eval mode, built (and torch imported) on first use.
+
+        Raises
+        ------
+        ModelError
+            If the loader cannot build it (weights unreadable or for another network).
+        """
+        if self._network is None:
+            if self._loader is None:  # pragma: no cover - __init__ requires one of the two
+                raise ModelError(f"model {self.name!r} has neither a network nor a loader")
+            self._network = self._loader().to(self.device).eval()
+            self._loader = None
+        return self._network
+
+    @property
+    def weights_file_sha256(self) -> str | None:
+        """SHA256 of the weights file while the network has not been built, else None.
+
+        Until the network exists its weights can only be the verified file's, so the
+        file's SHA256 identifies them (the key of a cached backend); once it exists
+        it may have been changed in memory, and only its own digest
+        (:func:`salt.model.weights_sha256`) does.
+        """
+        return self.sha256 if self._network is None else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_network"] = self.network  # pickled with its weights (cluster workers)
+        state["_loader"] = None
+        return state
 
     def __repr__(self) -> str:
         return (
@@ -207,7 +267,16 @@ class SaltModel:
         return self.config.input_size
 
     def preprocess(self, images: Sequence[npt.NDArray[np.uint8]]) -> torch.Tensor:
-        """Resize and normalise RGB photos into a network batch.
+        """Resize and normalise RGB photos into a network batch (a torch tensor).
+
+        :meth:`preprocess_array` as a tensor; see there.
+        """
+        import torch
+
+        return torch.from_numpy(self.preprocess_array(images))
+
+    def preprocess_array(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+        """Resize and normalise RGB photos into a network batch (numpy, no torch).
 
         Parameters
         ----------
@@ -217,8 +286,8 @@ class SaltModel:
 
         Returns
         -------
-        torch.Tensor
-            (N, 3, S, S) float32 on the CPU: ``(pixel / 255 - mean) / std``.
+        ndarray of float32, shape (N, 3, S, S)
+            ``(pixel / 255 - mean) / std``, C-contiguous.
 
         Raises
         ------
@@ -242,15 +311,19 @@ class SaltModel:
         batch *= 1.0 / 255.0
         batch -= self._mean
         batch /= self._std
-        return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         """Run the network on a batch (N, 3, S, S); return (N, C, S, S) float32 logits."""
+        import torch
+
         with torch.inference_mode():
             return self.network(batch.to(self.device)).float()
 
     def predict_proba(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
         """Return per-class softmax probabilities (N, C, S, S) float32 for RGB photos."""
+        import torch
+
         return torch.softmax(self.logits(self.preprocess(images)), dim=1).cpu().numpy()
 
     def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.uint8]:
@@ -266,6 +339,8 @@ class SaltModel:
             (N, S, S) uint8 with 0 not scalp, 1 scalp with hair, 2 hairless scalp,
             at the network resolution S = ``config.input_size``.
         """
+        import torch
+
         out = self.logits(self.preprocess(images)).argmax(dim=1)
         return out.to(torch.uint8).cpu().numpy()
 
@@ -280,6 +355,8 @@ def random_model(config: ModelConfig | None = None, *, seed: int = 0) -> SaltMod
     seed : int
         Seed for torch's weight initialisation.
     """
+    import torch
+
     config = config or ModelConfig()
     state = torch.random.get_rng_state()
     try:

@@ -24,13 +24,14 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from salt.errors import ModelError
 from salt.io.atomic import atomic_write_bytes
 from salt.model.network import ModelConfig, SaltModel, build_network
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "default_models_dir",
@@ -130,7 +131,7 @@ def save_model(
     folder: str | os.PathLike[str],
     *,
     config: ModelConfig | None = None,
-    dtype: torch.dtype = torch.float16,
+    dtype: torch.dtype | None = None,
     metadata: Mapping[str, str] | None = None,
     register: bool = True,
     description: str | None = None,
@@ -145,9 +146,9 @@ def save_model(
         Model folder, created if needed; its name is the model name.
     config : ModelConfig, optional
         Required for a bare network; defaults to the model's own config.
-    dtype : torch.dtype
-        Storage type of floating-point tensors (float16 halves the file; weights
-        are cast back to float32 when loaded).
+    dtype : torch.dtype, optional
+        Storage type of floating-point tensors (default float16, which halves the
+        file; weights are cast back to float32 when loaded).
     metadata : mapping of str to str, optional
         Extra strings stored in the safetensors header (e.g. training step).
     register : bool
@@ -166,8 +167,10 @@ def save_model(
     ModelError
         If no config is known or a weight overflows the storage dtype.
     """
+    import torch
     from safetensors.torch import save as st_save
 
+    dtype = torch.float16 if dtype is None else dtype
     if isinstance(model_or_network, SaltModel):
         network = model_or_network.network
         config = config or model_or_network.config
@@ -220,6 +223,7 @@ def load_model(
     *,
     models_dir: str | os.PathLike[str] | None = None,
     device: str | torch.device = "cpu",
+    lazy: bool = False,
 ) -> SaltModel:
     """Load a registered model after checking the SHA256 of each of its files.
 
@@ -233,6 +237,12 @@ def load_model(
         :func:`default_models_dir`.
     device : str or torch.device
         Where the network runs (``"cpu"``, ``"cuda"``).
+    lazy : bool, default False
+        Check the files and read the config now, but build the network (importing
+        torch and reading the weights) only when it is first used. A backend found
+        in the cache (:mod:`salt.model.backends`) then never needs it, which is
+        what makes a warm ``salt score`` start fast. Errors of the weights file
+        itself are then raised at first use.
 
     Returns
     -------
@@ -245,9 +255,6 @@ def load_model(
         If the registry, the model or one of its files is missing, a file's
         SHA256 differs from the registry, or the weights do not fit the config.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as st_load
-
     root, model_name = _resolve(name, models_dir)
     registry_path = root / REGISTRY_FILE
     if not registry_path.exists():
@@ -285,15 +292,48 @@ def load_model(
         config = ModelConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise ModelError(f"model config {folder / CONFIG_FILE} is not valid JSON: {exc}") from exc
-    weights_path = folder / WEIGHTS_FILE
-    try:
-        tensors = st_load(weights_path.read_bytes())
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"model weights {weights_path} cannot be read: {exc}") from exc
-    network = build_network(config)
-    _load_state(network, tensors, weights_path)
+    loader = WeightsLoader(folder / WEIGHTS_FILE, config)
     logger.info("loaded model %s (sha256 %s) from %s", model_name, weights_sha[:12], folder)
-    return SaltModel(network, config, name=model_name, sha256=weights_sha, device=device)
+    if lazy:
+        return SaltModel(
+            None, config, name=model_name, sha256=weights_sha, device=device, loader=loader
+        )
+    return SaltModel(loader(), config, name=model_name, sha256=weights_sha, device=device)
+
+
+class WeightsLoader:
+    """Build a network from a config and a safetensors file (picklable; torch imported on call).
+
+    Parameters
+    ----------
+    path : Path
+        ``model.safetensors``, whose SHA256 the caller has checked.
+    config : ModelConfig
+        The network it belongs to.
+    """
+
+    def __init__(self, path: Path, config: ModelConfig) -> None:
+        self.path = path
+        self.config = config
+
+    def __call__(self) -> torch.nn.Module:
+        """Return the network with the file's weights (float32).
+
+        Raises
+        ------
+        ModelError
+            If the file cannot be read or its tensors do not fit the config's network.
+        """
+        from safetensors import SafetensorError
+        from safetensors.torch import load as st_load
+
+        try:
+            tensors = st_load(self.path.read_bytes())
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelError(f"model weights {self.path} cannot be read: {exc}") from exc
+        network = build_network(self.config)
+        _load_state(network, tensors, self.path)
+        return network
 
 
 def _load_state(
@@ -326,6 +366,8 @@ def weights_sha256(network: torch.nn.Module) -> str:
     Two networks with equal weights give equal digests, whatever file or process they
     came from; used to check that cluster workers received the client's model intact.
     """
+    import torch
+
     digest = hashlib.sha256()
     for key, value in network.state_dict().items():
         t = value.detach().cpu().contiguous()
