@@ -130,10 +130,10 @@ def _visit_values(
     missing = sorted(set(table[subject]) - set(per_subject.index), key=str)
     if missing:
         logger.warning(
-            "%d subject(s) have no %s visit (%r); their %s-based endpoints are missing: %s",
+            "%d subject(s) have no %s visit (%s); their %s-based endpoints are missing: %s",
             len(missing),
             what,
-            at,
+            "at the time given for each" if isinstance(at, Mapping) else f"at {at!r}",
             what,
             ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else ""),
         )

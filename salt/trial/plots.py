@@ -23,7 +23,9 @@ from salt.views import VIEWS
 
 __all__ = [
     "bland_altman_plot",
+    "km_plot",
     "overlay_sheet",
+    "published_plot",
     "response_plot",
     "spaghetti_plot",
     "waterfall_plot",
@@ -208,6 +210,103 @@ def response_plot(
     ax.set_xlabel("week")
     ax.set_ylabel("responders (%)" if percent else "responders (proportion)")
     ax.legend(fontsize=8)
+    return ax
+
+
+def km_plot(km: pd.DataFrame, *, percent: bool = True, ax: Axes | None = None) -> Axes:
+    """Kaplan-Meier curves of the cumulative probability of response, with confidence bands.
+
+    Parameters
+    ----------
+    km : pandas.DataFrame
+        Output of :func:`salt.trial.survival.kaplan_meier` (columns ``group``,
+        ``time``, ``responded``, ``ci_low``, ``ci_high``, ``at_risk``).
+    percent : bool, default True
+        Show percent rather than proportions.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One step line per group (label: group and number at the start), its
+        pointwise interval shaded.
+    """
+    need = {"group", "time", "responded", "ci_low", "ci_high", "at_risk"}
+    if not need <= set(km.columns):
+        raise BadValueError(
+            f"table lacks column(s) {sorted(need - set(km.columns))}; "
+            "pass the output of salt.trial.survival.kaplan_meier"
+        )
+    ax = _axes(ax)
+    scale = 100.0 if percent else 1.0
+    for name, g in km.groupby("group", sort=True):
+        g = g.sort_values("time")
+        x = g["time"].to_numpy(dtype=float)
+        (line,) = ax.step(
+            x,
+            g["responded"].to_numpy(dtype=float) * scale,
+            where="post",
+            label=f"{name} (n={int(g['at_risk'].iloc[0])})",
+        )
+        ax.fill_between(
+            x,
+            g["ci_low"].to_numpy(dtype=float) * scale,
+            g["ci_high"].to_numpy(dtype=float) * scale,
+            step="post",
+            alpha=0.15,
+            color=line.get_color(),
+        )
+    ax.set_ylim(0.0, scale)
+    ax.set_xlabel("weeks on drug")
+    ax.set_ylabel("responded (%)" if percent else "responded (proportion)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def published_plot(comparison: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Registry responder rates (with intervals) beside the published trial rates.
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        Output of :func:`salt.trial.published.compare_with_published`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One row per comparison: the registry rate as a dot with its interval, the
+        published rate as a cross, in percent.
+    """
+    need = {"drug", "dose_mg", "regimen", "endpoint", "week", "rate", "ci_low", "ci_high"}
+    need |= {"trial", "published_rate"}
+    if not need <= set(comparison.columns):
+        raise BadValueError(
+            f"table lacks column(s) {sorted(need - set(comparison.columns))}; "
+            "pass the output of salt.trial.published.compare_with_published"
+        )
+    ax = _axes(ax, (7.0, 0.8 + 0.7 * max(len(comparison), 1)))
+    y = np.arange(len(comparison), dtype=float)[::-1]
+    rate = comparison["rate"].to_numpy(dtype=float) * 100.0
+    err = np.vstack(
+        [
+            rate - comparison["ci_low"].to_numpy(dtype=float) * 100.0,
+            comparison["ci_high"].to_numpy(dtype=float) * 100.0 - rate,
+        ]
+    )
+    ax.errorbar(rate, y, xerr=err, fmt="o", capsize=3, label="registry (95 % CI)")
+    ax.plot(comparison["published_rate"].to_numpy(dtype=float) * 100.0, y, "x", ms=9,
+            color="black", label="published")  # fmt: skip
+    labels = [
+        f"{r.drug} {r.dose_mg:g} mg, {r.endpoint}, week {r.week:g}\nvs {r.trial} ({r.regimen})"
+        for r in comparison.itertuples()
+    ]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0.0, 100.0)
+    ax.set_xlabel("responders (%)")
+    ax.legend(fontsize=8, loc="lower right")
     return ax
 
 

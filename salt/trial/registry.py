@@ -124,6 +124,35 @@ def course_response(
         raise BadValueError(
             f"unknown endpoint {endpoint!r}; expected one of {list(RESPONSE_ENDPOINTS)}"
         )
+    rows = _assessments(
+        visits, treatments, week_on_drug, window, baseline_window, subject, time, score
+    )
+    return _with_endpoint(rows, endpoint)
+
+
+def _with_endpoint(rows: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """Add ``responder`` and the final ``status`` for one endpoint to the course assessments."""
+    out = rows.copy()
+    met = [
+        _met(endpoint, s, b) if st == "assessed" else pd.NA
+        for s, b, st in zip(out["salt"], out["baseline_salt"], out["status"], strict=True)
+    ]
+    out["responder"] = pd.array(met, dtype="boolean")
+    out.loc[(out["status"] == "assessed") & out["responder"].isna(), "status"] = "undefined"
+    return out
+
+
+def _assessments(
+    visits: pd.DataFrame,
+    treatments: pd.DataFrame,
+    week_on_drug: float,
+    window: float,
+    baseline_window: float,
+    subject: str,
+    time: str,
+    score: str,
+) -> pd.DataFrame:
+    """One row per course: its baseline and the visit used for ``week_on_drug`` (or why none)."""
     joined, c = _course_visits(visits, treatments, subject, time, score)
     scored = _by_subject(joined, c, subject)
     rows = []
@@ -141,20 +170,17 @@ def course_response(
             "baseline_salt": base,
             "salt": math.nan,
             "assessed_at": math.nan,
-            "responder": pd.NA,
         }
         length = weeks_between(course.start, course.stop) if pd.notna(course.stop) else math.inf
         if math.isnan(base):
             row["status"] = "no baseline"
         elif len(near):
             visit = near.loc[(near["time_on_drug"] - week_on_drug).abs().idxmin()]
-            met = _met(endpoint, float(visit[score]), base)
             row |= {
                 "dose": visit["dose"],
                 "salt": float(visit[score]),
                 "assessed_at": float(visit["time_on_drug"]),
-                "responder": met,
-                "status": "undefined" if met is pd.NA else "assessed",
+                "status": "assessed",
             }
         elif length < week_on_drug - window:
             row["status"] = "stopped before"
@@ -162,7 +188,6 @@ def course_response(
             row["status"] = "no visit"
         rows.append(row)
     out = pd.DataFrame(rows)
-    out["responder"] = out["responder"].astype("boolean")
     out["line"] = out["line"].astype("Int64")
     return out
 
@@ -176,7 +201,11 @@ def response_by_treatment(
     by: Iterable[str] = ("drug", "line"),
     missing: Literal["observed", "nri"] = "observed",
     confidence: float = 0.95,
-    **kwargs: Any,
+    window: float = 4.0,
+    baseline_window: float = 4.0,
+    subject: str = "subject",
+    time: str = "week",
+    score: str = "salt",
 ) -> pd.DataFrame:
     """Responder rates with Wilson intervals per drug and line at a time on drug.
 
@@ -197,8 +226,10 @@ def response_by_treatment(
         always left out: there is nothing to respond from).
     confidence : float, default 0.95
         Level of the Wilson interval (:func:`salt.trial.response.wilson_interval`).
-    **kwargs
-        Passed to :func:`course_response` (``window``, column names, ...).
+    window, baseline_window : float, default 4
+        As for :func:`course_response`.
+    subject, time, score : str
+        Column names.
 
     Returns
     -------
@@ -213,7 +244,15 @@ def response_by_treatment(
     keys = list(by)
     rows = []
     for name in names:
-        per = course_response(visits, treatments, week_on_drug, endpoint=name, **kwargs)
+        if name not in RESPONSE_ENDPOINTS:
+            raise BadValueError(
+                f"unknown endpoint {name!r}; expected one of {list(RESPONSE_ENDPOINTS)}"
+            )
+    assessed = _assessments(
+        visits, treatments, week_on_drug, window, baseline_window, subject, time, score
+    )
+    for name in names:
+        per = _with_endpoint(assessed, name)
         if missing == "nri":
             fill = per["status"].isin(["stopped before", "no visit"])
             per.loc[fill, "responder"] = False

@@ -89,7 +89,7 @@ def relapse(
         (scored visits after the reference), ``max_rise``, ``relapse`` (nullable
         boolean) and ``relapse_week`` (first visit over the limit), and ``status``
         (``ok``, ``no reference visit``, ``no visit after reference`` or, for the
-        regrowth rule, ``no regrowth at reference``).
+        regrowth rule, ``no baseline visit`` or ``no regrowth at reference``).
 
     Examples
     --------
@@ -119,6 +119,8 @@ def relapse(
         over = ~at_most(rise, limit) if len(rise) and not math.isnan(limit) else np.zeros(0, bool)
         if math.isnan(ref):
             status = "no reference visit"
+        elif rule == "regrowth" and math.isnan(base):
+            status = "no baseline visit"
         elif rule == "regrowth" and not regrowth > 0:
             status = "no regrowth at reference"
         elif not len(after):
@@ -133,7 +135,7 @@ def relapse(
                 "baseline_salt": base,
                 "reference_salt": ref,
                 "regrowth": regrowth,
-                "limit": limit if status != "no regrowth at reference" else math.nan,
+                "limit": limit if status == "ok" or rule == "points" else math.nan,
                 "n_after": len(after),
                 "max_rise": float(rise.max()) if len(rise) else math.nan,
                 "relapse": bool(len(hits)) if status == "ok" else pd.NA,

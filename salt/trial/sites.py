@@ -133,40 +133,40 @@ def site_responders(
     if missing not in ("observed", "locf", "nri"):
         raise BadValueError(f"missing must be 'observed', 'locf' or 'nri', got {missing!r}")
     check_site_scores(df, sites=[site], subject=subject)
-    rated = df[df[site].notna()].sort_values(time, kind="stable")
+    rated = df.loc[df[site].notna(), [subject, time, site]].sort_values(time, kind="stable")
+    if baseline is None:
+        base = rated.groupby(subject, sort=False).head(1)
+    else:
+        wanted = rated[subject].map(baseline.get) if isinstance(baseline, Mapping) else baseline
+        base = rated[rated[time] == wanted]
+    base = base.drop_duplicates(subject).set_index(subject)
+    later = rated.join(base[[time]].rename(columns={time: "_bt"}), on=subject, how="inner")
+    later = later[later[time] > later["_bt"]]
+    exact = later[later[time] == week].groupby(subject).tail(1).set_index(subject)
+    upto = later[later[time] <= week].groupby(subject).tail(1).set_index(subject)
     rows = []
     for sid in pd.unique(df[subject]):
-        mine = rated[rated[subject] == sid]
-        if baseline is None:
-            base_rows = mine.iloc[:1]
-        else:
-            at = baseline.get(sid) if isinstance(baseline, Mapping) else baseline
-            base_rows = mine[mine[time] == at]
-        base = float(base_rows[site].iloc[0]) if len(base_rows) else math.nan
-        base_time = base_rows[time].iloc[0] if len(base_rows) else math.nan
-        later = mine[mine[time] > base_time] if len(base_rows) else mine.iloc[:0]
-        exact = later[later[time] == week]
-        carried = later[later[time] <= week]
-        if len(exact):
-            visit, status = exact.iloc[-1], "observed"
-        elif missing == "locf" and len(carried):
-            visit, status = carried.iloc[-1], "carried"
+        base_score = float(base.loc[sid, site]) if sid in base.index else math.nan
+        if sid in exact.index:
+            visit, status = exact.loc[sid], "observed"
+        elif missing == "locf" and sid in upto.index:
+            visit, status = upto.loc[sid], "carried"
         else:
             visit, status = None, "missing"
         score = math.nan if visit is None else float(visit[site])
-        if math.isnan(base):
+        if math.isnan(base_score):
             status, flag = "no baseline", pd.NA
-        elif base < ELIGIBLE:
+        elif base_score < ELIGIBLE:
             status, flag = "not eligible", pd.NA
         elif visit is None:
             flag = False if missing == "nri" else pd.NA
             status = "imputed" if missing == "nri" else "missing"
         else:
-            flag = score <= RESPONDER_MAX and base - score >= IMPROVEMENT
+            flag = score <= RESPONDER_MAX and base_score - score >= IMPROVEMENT
         rows.append(
             {
                 subject: sid,
-                "baseline_score": base,
+                "baseline_score": base_score,
                 "score": score,
                 "source_week": math.nan if visit is None else float(visit[time]),
                 "status": status,
