@@ -148,3 +148,30 @@ def test_cli_export_and_import(scored: tuple[Path, Path], tmp_path: Path) -> Non
     args = ["import-annotations", str(dest), "--photos", str(photos), "-o", str(tmp_path / "lab")]
     assert main(args) == 0
     assert len(labelled_photos(tmp_path / "lab")) == len(json.loads(dest.read_text())["images"])
+
+
+def test_export_predicts_masks_a_run_did_not_keep(
+    scored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from test_engine import colour_model
+
+    import salt
+
+    photos, with_masks = scored
+    out = tmp_path / "out"
+    salt.score_folder(photos, out, model=colour_model(), backend="torch", progress=False)
+    with pytest.raises(InputFileError, match="--masks"):
+        export_coco(out)
+
+    def predict(row):
+        view = str(row["view"])
+        res = salt.score_visit(
+            {view: row["path"]}, model=colour_model(), backend="torch", partial=True, masks=True
+        )
+        return res.views[view].class_map
+
+    # the network-size class map, scaled to the photo, gives the same polygons' masks
+    again, kept = export_coco(out, predict=predict), export_coco(with_masks)
+    assert [a["area"] for a in again["annotations"]] == pytest.approx(
+        [a["area"] for a in kept["annotations"]], rel=0.02
+    )

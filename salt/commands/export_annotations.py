@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 __all__ = ["register", "run"]
 
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         statuses = None  # every status (of the named visits)
     else:
         statuses = ["needs_review"]
-    coco = export_coco(args.out, statuses=statuses, visits=args.visit, model=args.model)
+    predict = _predictor(args.model) if args.model else None
+    coco = export_coco(args.out, statuses=statuses, visits=args.visit, predict=predict)
     path = Path(args.output) if args.output else Path(args.out) / "review-coco.json"
     atomic_write_text(path, json.dumps(coco) + "\n")
     log.info(
@@ -63,3 +66,15 @@ def run(args: argparse.Namespace) -> int:
     )
     print(path)
     return 0
+
+
+def _predictor(model: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Return ``row -> class map``: the model run again on a row's photo (network size)."""
+    from salt.inference.engine import score_visit
+
+    def predict(row: Mapping[str, Any]) -> Any:
+        view = str(row["view"])
+        res = score_visit({view: str(row["path"])}, model=model, partial=True, masks=True)
+        return res.views[view].class_map
+
+    return predict

@@ -35,7 +35,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -255,7 +255,7 @@ def export_coco(
     *,
     statuses: Iterable[str] | None = ("needs_review",),
     visits: Iterable[str] | None = None,
-    model: Any = None,
+    predict: Callable[[Mapping[str, Any]], npt.NDArray[np.uint8]] | None = None,
 ) -> dict[str, Any]:
     """Export the masks of chosen visits of an output folder as a COCO instance file.
 
@@ -267,9 +267,10 @@ def export_coco(
         Export visits with one of these statuses; None for any status.
     visits : iterable of str, optional
         Export only these visits (``"subject/visit"``).
-    model : SaltModel or str, optional
-        Predict the masks again with this model where ``OUT/masks/`` lacks them (a run
-        without ``--masks``); without it such a visit is an error.
+    predict : callable, optional
+        ``predict(row) -> class map`` for a row of ``views.csv`` where ``OUT/masks/``
+        lacks the mask (a run without ``--masks``), e.g. the model run again
+        (``salt export-annotations --model``); without it such a visit is an error.
 
     Returns
     -------
@@ -299,7 +300,6 @@ def export_coco(
         )
     run = run_info(folder)
     root = (run.get("arguments") or {}).get("root")
-    predict = _predictor(model) if model is not None else None
     wanted = set(zip(chosen["subject"], chosen["visit"], strict=True))
     images: list[dict[str, Any]] = []
     anns: list[dict[str, Any]] = []
@@ -338,21 +338,6 @@ def export_coco(
         "annotations": anns,
         "categories": [dict(c) for c in CATEGORIES],
     }
-
-
-def _predictor(model: Any) -> Any:
-    """Return a function row -> class map at network size, from the model (imports torch)."""
-    from salt.inference.engine import score_visit
-
-    def predict(row: Mapping[str, Any]) -> npt.NDArray[np.uint8]:
-        res = score_visit(
-            {str(row["view"]): str(row["path"])}, model=model, partial=True, masks=True
-        )
-        cmap = res.views[str(row["view"])].class_map
-        assert cmap is not None  # masks=True keeps it
-        return cmap
-
-    return predict
 
 
 def _load(path: Path) -> Any:
