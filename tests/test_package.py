@@ -98,6 +98,8 @@ def test_unpacked_wheel_loads_and_scores_outside_the_checkout(site: Path, tmp_pa
         (row,) = list(csv.DictReader(fh))
     assert 0.0 <= float(row["salt"]) <= 100.0
     assert row["model_sha256"] == out[2]
+    # the report's template is package data too
+    assert '<table id="visits">' in (run / "scored" / "report.html").read_text()
 
 
 def test_a_missing_optional_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
