@@ -280,3 +280,13 @@ def test_other_rules_load_from_a_file(tmp_path: Path) -> None:
         criteria.load_criteria(rules)
     assert "nl-2024-jak" in criteria.builtin_criteria()
     assert not math.isnan(criteria.load_criteria("nl-2024-jak")["criteria"][0]["value"])
+
+
+def test_scores_out_of_scale_name_subject_and_row() -> None:
+    bad = VISITS.copy()
+    bad.loc[4, "salt"] = 120.0
+    with pytest.raises(BadValueError, match=r"visits row 4: subject 'B': salt 120.0 is not a SALT"):
+        registry.course_response(bad, TREATMENTS, 24)
+    lashes = VISITS.assign(eyelashes=[0, 1, 2, 3, 2, 1, 0, 5, 1])
+    with pytest.raises(BadValueError, match=r"visits row 7: subject 'C': eyelashes is 5"):
+        registry.time_to_response_by_course(lashes, TREATMENTS)

@@ -32,9 +32,10 @@ from salt.errors import BadValueError
 from salt.scoring import at_most
 from salt.trial.endpoints import RESPONSE_ENDPOINTS
 from salt.trial.response import wilson_interval
+from salt.trial.sites import check_site_scores
 from salt.trial.treatments import courses, join_treatments, weeks_between
 
-__all__ = ["course_response", "response_by_treatment", "time_to_response_by_course"]
+__all__ = ["check_scores", "course_response", "response_by_treatment", "time_to_response_by_course"]
 
 
 def _met(endpoint: str, salt: float, base: float) -> Any:
@@ -47,11 +48,38 @@ def _met(endpoint: str, salt: float, base: float) -> Any:
     return bool(at_most(100.0 * (salt - base) / base, -threshold))
 
 
+def check_scores(visits: pd.DataFrame, *, score: str = "salt", subject: str = "subject") -> None:
+    """Check that every SALT is a number in [0, 100] (empty allowed).
+
+    Parameters
+    ----------
+    visits : pandas.DataFrame
+        Visit table.
+    score, subject : str
+        Column names.
+
+    Raises
+    ------
+    BadValueError
+        Naming the subject and row of the first score outside the scale.
+    """
+    values = pd.to_numeric(visits[score], errors="coerce")
+    bad = visits[score].notna() & ~values.between(0.0, 100.0)
+    for i in visits.index[bad.to_numpy()]:
+        raise BadValueError(
+            f"visits row {i}: subject {visits.loc[i, subject]!r}: {score} "
+            f"{visits.loc[i, score]} is not a SALT score in [0, 100]"
+        )
+
+
 def _course_visits(
     visits: pd.DataFrame, treatments: pd.DataFrame, subject: str, time: str, score: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Visits with a score, joined to their course; the courses of main drugs."""
     if endpoint_missing := [c for c in (subject, time, score) if c not in visits.columns]:
         raise BadValueError(f"visit table lacks column(s) {endpoint_missing}")
+    check_scores(visits, score=score, subject=subject)
+    check_site_scores(visits, subject=subject)
     joined = join_treatments(visits, treatments, subject=subject, time=time)
     joined = joined[pd.to_numeric(joined[score], errors="coerce").notna()]
     joined = joined.sort_values([subject, time], kind="stable")
