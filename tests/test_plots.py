@@ -132,3 +132,39 @@ def test_overlay_sheet_accepts_bool_masks_and_rejects_bad_input() -> None:
     with pytest.raises(BadValueError, match="uint8"):
         plots.overlay_sheet({**photos, "top": photos["top"].astype(float)}, masks)
     assert plt.get_fignums() == [1]  # figures of failed calls are closed
+
+
+def test_km_plot_steps_at_event_times_in_percent() -> None:
+    from salt.trial.survival import kaplan_meier
+
+    # 4 events of 4 at weeks 4, 8, 12, 16: the curve rises by 25 points at each
+    t = pd.DataFrame({"weeks": [4, 8, 12, 16], "event": [True] * 4, "drug": ["X"] * 4})
+    ax = plots.km_plot(kaplan_meier(t, by="drug"))
+    (line,) = ax.get_lines()
+    assert line.get_ydata().tolist() == pytest.approx([0.0, 25.0, 50.0, 75.0, 100.0])
+    assert line.get_label() == "X (n=4)"
+    assert len(ax.collections) == 1  # the confidence band
+    with pytest.raises(BadValueError, match="kaplan_meier"):
+        plots.km_plot(t)
+
+
+def test_published_plot_one_row_per_comparison() -> None:
+    comparison = pd.DataFrame(
+        {
+            "drug": ["baricitinib", "ritlecitinib"],
+            "dose_mg": [4.0, 50.0],
+            "regimen": ["once daily", "once daily"],
+            "endpoint": ["salt_le_20", "salt_le_20"],
+            "week": [24.0, 24.0],
+            "rate": [0.2, 0.3],
+            "ci_low": [0.1, 0.2],
+            "ci_high": [0.3, 0.4],
+            "trial": ["T1", "T2"],
+            "published_rate": [0.28, 0.23],
+        }
+    )
+    ax = plots.published_plot(comparison)
+    crosses = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+    assert crosses[0].get_xdata().tolist() == pytest.approx([28.0, 23.0])
+    assert len(ax.get_yticklabels()) == 2
+    assert "vs T1" in ax.get_yticklabels()[1].get_text()  # first row at the top
