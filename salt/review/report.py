@@ -86,6 +86,7 @@ class VisitRow:
     status: str
     order: int
     min_confidence: float | None
+    min_confidence_text: str
     flags: list[str]
     message: str
     sheet: str | None
@@ -96,6 +97,19 @@ class VisitRow:
     def salt_text(self) -> str:
         """SALT to one decimal, or an en dash when there is none."""
         return "–" if self.salt is None else f"{self.salt:.1f}"
+
+
+def confidence_text(value: float | None) -> str:
+    """Format a confidence to two decimals, rounded down: 0.598 shows 0.59, below a 0.6 cut-off.
+
+    Examples
+    --------
+    >>> confidence_text(0.598), confidence_text(0.29), confidence_text(None)
+    ('0.59', '0.29', '–')
+    """
+    if value is None:
+        return "–"
+    return f"{math.floor(value * 100 + 1e-9) / 100:.2f}"  # 1e-9: 0.29 * 100 is 28.999...
 
 
 def _float(value: Any) -> float | None:
@@ -155,7 +169,7 @@ def _view_rows(out: Path, rows: Sequence[Mapping[str, Any]]) -> list[ViewRow]:
             ViewRow(
                 view=str(row["view"]),
                 pct="–" if pct is None else f"{pct:.1f}",
-                confidence="–" if conf is None else f"{conf:.2f}",
+                confidence=confidence_text(conf),
                 low_confidence=conf is not None and conf < REVIEW_CONFIDENCE,
                 flags=_view_flags(row),
                 overlay=_href(out, _text(row.get("overlay"))),
@@ -198,6 +212,7 @@ def _visit_rows(out: Path, visits: pd.DataFrame, views: pd.DataFrame) -> list[Vi
                 status=status,
                 order=rank.get(status, len(rank)),
                 min_confidence=min(confs) if confs else None,
+                min_confidence_text=confidence_text(min(confs)) if confs else "",
                 flags=[f"{v.view}: {f}" for v in views for f in v.flags],
                 message=_text(rec.get("message")),
                 sheet=_sheet(out, subject, visit, status),

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from salt.io.atomic import atomic_write_bytes
 from salt.results import REVIEW_CONFIDENCE, VisitResult
+from salt.review.report import confidence_text
 from salt.views import VIEWS
 
 __all__ = ["result_table", "visit_sheet", "write_sheet"]
@@ -56,7 +57,7 @@ def result_table(result: VisitResult) -> str:
         conf = None if vr is None else vr.confidence
         mark = "  review" if conf is not None and conf < REVIEW_CONFIDENCE else ""
         lines.append(
-            f"{v:<6} {_num(result.percents.get(v), '.1f'):>11} {_num(conf, '.2f'):>10}{mark}"
+            f"{v:<6} {_num(result.percents.get(v), '.1f'):>11} {confidence_text(conf):>10}{mark}"
         )
     lines.append(
         f"SALT {_num(result.salt, '.1f')}   band {result.band or '-'}   "
@@ -74,7 +75,7 @@ def _panel_rows(result: VisitResult, when: datetime) -> list[list[str]]:
         vr = result.views.get(v)
         conf = None if vr is None else vr.confidence
         note = "look at this view" if conf is not None and conf < REVIEW_CONFIDENCE else ""
-        rows.append([v, _num(result.percents.get(v), ".1f"), _num(conf, ".2f"), note])
+        rows.append([v, _num(result.percents.get(v), ".1f"), confidence_text(conf), note])
     rows.append(
         [
             f"SALT {_num(result.salt, '.1f')}   band {result.band or '-'}   "
