@@ -221,6 +221,20 @@ def _photo_name(path: str, root: str | None, subject: str, visit: str) -> str:
     return f"{subject}/{visit}/{p.name}"
 
 
+def _image(row: Mapping[str, Any], image_id: int, root: str | None) -> dict[str, Any]:
+    """Return the COCO image of a row of ``views.csv`` (with salt's own fields)."""
+    return {
+        "id": image_id,
+        "file_name": _photo_name(str(row["path"]), root, row["subject"], row["visit"]),
+        "width": int(row["width"]),
+        "height": int(row["height"]),
+        "salt_subject": str(row["subject"]),
+        "salt_visit": str(row["visit"]),
+        "salt_view": str(row["view"]),
+        "salt_sha256": str(row["sha256"]),
+    }
+
+
 def _chosen(
     visits: pd.DataFrame, statuses: Iterable[str] | None, keys: Iterable[str] | None
 ) -> pd.DataFrame:
@@ -308,18 +322,7 @@ def export_coco(
             continue
         size = (int(row["width"]), int(row["height"]))
         image_id = len(images) + 1
-        images.append(
-            {
-                "id": image_id,
-                "file_name": _photo_name(str(row["path"]), root, row["subject"], row["visit"]),
-                "width": size[0],
-                "height": size[1],
-                "salt_subject": str(row["subject"]),
-                "salt_visit": str(row["visit"]),
-                "salt_view": str(row["view"]),
-                "salt_sha256": str(row["sha256"]),
-            }
-        )
+        images.append(_image(row, image_id, root))
         polys = polygons_from_class_map(_class_map(folder, row, predict), size)
         anns += _annotations(polys, image_id, size)
     for i, a in enumerate(anns, 1):
@@ -450,7 +453,7 @@ def import_coco(
         If the file cannot be read, an image's photo is missing or has another size, or
         an annotation has an unknown category.
     """
-    from salt.io.photo import load_photo
+    from salt.io.outputs import visit_folder
     from salt.io.storage import sha256
 
     src, root, dest = Path(file), Path(photos), Path(labelled)
@@ -463,32 +466,9 @@ def import_coco(
     for image_id in sorted(coco.imgs):
         img = coco.imgs[image_id]
         subject, visit, view = _where(img, str(src))
-        photo = root / str(img["file_name"])
-        if not photo.is_file():
-            raise InputFileError(
-                f"{src}: image {img['file_name']!r} is not under {root} ({photo} is missing): "
-                "pass the photo folder that was scored as --photos"
-            )
-        loaded = load_photo(photo, target_side=64, min_side=1)
-        if tuple(loaded.original_size) != (int(img["width"]), int(img["height"])):
-            raise InputFileError(
-                f"{src}: image {img['file_name']!r} is {img['width']}x{img['height']} in the file "
-                f"but the photo {photo} is {loaded.original_size[0]}x{loaded.original_size[1]}"
-            )
-        cmap = class_map_from_coco(coco, image_id, str(src))
-        rel = Path(subject) / visit / view
-        (dest / "photos" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (dest / "masks" / rel).parent.mkdir(parents=True, exist_ok=True)
-        for old in (dest / "photos" / rel).parent.glob(f"{view}.*"):
-            old.unlink()  # one photo per view, whatever its extension was before
-        atomic_write_bytes(
-            (dest / "photos" / rel).with_suffix(photo.suffix.lower()), photo.read_bytes()
-        )
-        ok, png = cv2.imencode(".png", cmap)
-        if not ok:  # pragma: no cover - OpenCV failure
-            raise InputFileError(f"cannot encode the mask of {photo}")
-        mask_path = (dest / "masks" / rel).with_suffix(".png")
-        atomic_write_bytes(mask_path, bytes(png))
+        photo = _photo_of(img, root, src)
+        rel = Path(visit_folder(subject, visit)) / view  # names made safe as path parts
+        mask_path = _write_pair(dest, rel, photo, class_map_from_coco(coco, image_id, str(src)))
         written.append(mask_path)
         record["images"][rel.as_posix()] = {
             "photo": str(photo),
@@ -503,6 +483,41 @@ def import_coco(
     atomic_write_text(dest / PROVENANCE_NAME, json.dumps(record, indent=2) + "\n")
     log.info("wrote %d masks into %s", len(written), dest)
     return written
+
+
+def _photo_of(img: Mapping[str, Any], root: Path, src: Path) -> Path:
+    """Return the photo of a COCO image under ``root``, checked to have the image's size."""
+    from salt.io.photo import load_photo
+
+    photo = root / str(img["file_name"])
+    if not photo.is_file():
+        raise InputFileError(
+            f"{src}: image {img['file_name']!r} is not under {root} ({photo} is missing): "
+            "pass the photo folder that was scored as --photos"
+        )
+    loaded = load_photo(photo, target_side=64, min_side=1)
+    if tuple(loaded.original_size) != (int(img["width"]), int(img["height"])):
+        raise InputFileError(
+            f"{src}: image {img['file_name']!r} is {img['width']}x{img['height']} in the file "
+            f"but the photo {photo} is {loaded.original_size[0]}x{loaded.original_size[1]}"
+        )
+    return photo
+
+
+def _write_pair(dest: Path, rel: Path, photo: Path, cmap: npt.NDArray[np.uint8]) -> Path:
+    """Write ``photos/<rel>.<ext>`` (a byte copy) and ``masks/<rel>.png``; return the mask."""
+    (dest / "photos" / rel).parent.mkdir(parents=True, exist_ok=True)
+    (dest / "masks" / rel).parent.mkdir(parents=True, exist_ok=True)
+    for old in (dest / "photos" / rel).parent.glob(f"{rel.name}.*"):
+        old.unlink()  # one photo per view, whatever its extension was before
+    suffix = photo.suffix.lower()
+    atomic_write_bytes((dest / "photos" / rel).with_suffix(suffix), photo.read_bytes())
+    ok, png = cv2.imencode(".png", cmap)
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise InputFileError(f"cannot encode the mask of {photo}")
+    mask_path = (dest / "masks" / rel).with_suffix(".png")
+    atomic_write_bytes(mask_path, bytes(png))
+    return mask_path
 
 
 def _read_provenance(folder: Path) -> dict[str, Any]:

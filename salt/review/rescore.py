@@ -137,8 +137,9 @@ def add_corrections(
 
     folder, src = Path(out), Path(labelled)
     views = read_table(folder / "views.csv")
+    # labelled folders name visits as path parts (salt.io.outputs.visit_folder)
     scored = {
-        (str(r["subject"]), str(r["visit"]), str(r["view"])): str(r["sha256"])
+        (visit_folder(str(r["subject"]), str(r["visit"])), str(r["view"])): r
         for r in views.to_dict("records")
     }
     who = provenance(src)
@@ -148,27 +149,17 @@ def add_corrections(
     for item in labelled_photos(src):
         if item.mask is None or item.view is None or len(item.parts) < 2:
             continue
-        key3 = (item.parts[-2], item.parts[-1], item.view)
-        if scored.get(key3) != sha256(item.photo):
+        key = ("/".join(item.parts[-2:]), item.view)
+        row = scored.get(key)
+        if row is None or str(row["sha256"]) != sha256(item.photo):
             foreign.append(str(item.photo))
             continue
         read_mask(item.mask)  # a bad mask fails here, naming the file
-        name = "/".join(key3)
-        rel = Path(CORRECTIONS_DIR) / "masks" / visit_folder(key3[0], key3[1]) / f"{key3[2]}.png"
+        rel = Path(CORRECTIONS_DIR) / "masks" / key[0] / f"{key[1]}.png"
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / rel, item.mask.read_bytes())
-        rec = who.get(name, {})
-        store[name] = {
-            "subject": key3[0],
-            "visit": key3[1],
-            "view": key3[2],
-            "sha256": scored[key3],
-            "mask": rel.as_posix(),
-            "by": by if by is not None else str(rec.get("by", "")),
-            "at": at if at is not None else str(rec.get("date") or rec.get("imported") or now),
-            "source": str(rec.get("source") or src.resolve()),
-            "added": now,
-        }
+        name = f"{key[0]}/{key[1]}"
+        store[name] = _record(row, rel, who.get(name, {}), src, by, at or None, now)
         added.append(name)
     if foreign:
         log.warning(
@@ -185,6 +176,29 @@ def add_corrections(
         )
     _write_store(folder, store)
     return added
+
+
+def _record(
+    row: Mapping[str, Any],
+    mask: Path,
+    imported: Mapping[str, Any],
+    src: Path,
+    by: str | None,
+    at: str | None,
+    now: str,
+) -> dict[str, Any]:
+    """Return the stored record of one corrected view (who and when: arguments, else import)."""
+    return {
+        "subject": str(row["subject"]),
+        "visit": str(row["visit"]),
+        "view": str(row["view"]),
+        "sha256": str(row["sha256"]),
+        "mask": mask.as_posix(),
+        "by": by if by is not None else str(imported.get("by", "")),
+        "at": at or str(imported.get("date") or imported.get("imported") or now),
+        "source": str(imported.get("source") or src.resolve()),
+        "added": now,
+    }
 
 
 def _fmt(value: Any) -> str:
