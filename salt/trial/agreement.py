@@ -180,19 +180,7 @@ def icc(
         ci3 = ((fl3 - 1) / (fl3 + k - 1), (fu3 - 1) / (fu3 + k - 1))
         ci1k = (1 - 1 / fl1, 1 - 1 / fu1)
         ci3k = (1 - 1 / fl3, 1 - 1 / fu3)
-        # ICC(2,1): Satterthwaite degrees of freedom (McGraw & Wong 1996, table 7, case 2A)
-        a = k * icc2 / (n * (1 - icc2))
-        b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
-        v = (a * ms_c + b * ms_e) ** 2 / (
-            (a * ms_c) ** 2 / (k - 1) + (b * ms_e) ** 2 / ((n - 1) * (k - 1))
-        )
-        f_star = stats.f.ppf(q, n - 1, v)
-        f_star2 = stats.f.ppf(q, v, n - 1)
-        c = k * ms_c + (k * n - k - n) * ms_e
-        ci2 = (
-            n * (ms_r - f_star * ms_e) / (f_star * c + n * ms_r),
-            n * (f_star2 * ms_r - ms_e) / (c + n * f_star2 * ms_r),
-        )
+        ci2 = _icc2_interval(icc2, ms_r, ms_c, ms_e, n, k, q)
         ci2k = tuple(r * k / (1 + r * (k - 1)) for r in ci2)
 
     p1 = float(stats.f.sf(f1, df1_w, df2_w))
@@ -205,7 +193,35 @@ def icc(
         ("ICC(2,k)", "two-way random, absolute agreement, mean", icc2k, f3, df1_e, df2_e, p3, ci2k),
         ("ICC(3,k)", "two-way mixed, consistency, mean of k", icc3k, f3, df1_e, df2_e, p3, ci3k),
     ]
-    out = pd.DataFrame(
+    out = _icc_table(rows)
+    out.attrs.update(n_targets=n, n_raters=k, confidence=confidence)
+    return out
+
+
+def _icc2_interval(
+    icc2: Any, ms_r: Any, ms_c: Any, ms_e: Any, n: int, k: int, q: float
+) -> tuple[Any, Any]:
+    """Confidence interval of ICC(2,1) with Satterthwaite degrees of freedom.
+
+    McGraw & Wong 1996, table 7, case 2A.
+    """
+    a = k * icc2 / (n * (1 - icc2))
+    b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
+    v = (a * ms_c + b * ms_e) ** 2 / (
+        (a * ms_c) ** 2 / (k - 1) + (b * ms_e) ** 2 / ((n - 1) * (k - 1))
+    )
+    f_star = stats.f.ppf(q, n - 1, v)
+    f_star2 = stats.f.ppf(q, v, n - 1)
+    c = k * ms_c + (k * n - k - n) * ms_e
+    return (
+        n * (ms_r - f_star * ms_e) / (f_star * c + n * ms_r),
+        n * (f_star2 * ms_r - ms_e) / (c + n * f_star2 * ms_r),
+    )
+
+
+def _icc_table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """One row per ICC form, indexed by its name."""
+    return pd.DataFrame(
         [
             {
                 "type": name,
@@ -221,8 +237,6 @@ def icc(
             for name, desc, value, f, d1, d2, p, ci in rows
         ]
     ).set_index("type")
-    out.attrs.update(n_targets=n, n_raters=k, confidence=confidence)
-    return out
 
 
 @dataclass(frozen=True)

@@ -207,20 +207,7 @@ def read_table(
         If the file is missing or unreadable, has no header or no data rows, or a
         row has more non-empty cells than the header (naming the line).
     """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
-    if encoding is None:
-        text, encoding = _decode(data)
-    else:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputFileError(f"{path}: not readable as {encoding} ({exc})") from None
+    text, encoding = _read_text(path, encoding)
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
@@ -240,24 +227,7 @@ def read_table(
     cells, numbers = _split(path, remaining[header_at:], delimiter)
     header_line, header = cells[0]
     names, renamed = _names(path, header, header_line)
-    width = len(names)
-    blank, trailing, records, index = [], [], [], []
-    for line, row in cells[1:]:
-        if not any(c.strip() for c in row):
-            blank.append(line)
-            continue
-        if len(row) > width:
-            extra = row[width:]
-            if any(c.strip() for c in extra):
-                raise InputFileError(
-                    f"{path}: line {line}: {len(row)} cells but the header has {width} columns "
-                    f"({', '.join(names)}); extra cells {extra[:3]}"
-                )
-            trailing.append(line)
-            row = row[:width]
-        row = row + [""] * (width - len(row))
-        records.append([c.strip() or None for c in row])
-        index.append(line)
+    records, index, blank, trailing = _records(path, cells[1:], names)
     if not records:
         raise InputFileError(f"{path}: the table has no rows")
     decimal = decimal or _decimal(numbers, delimiter)
@@ -278,6 +248,49 @@ def read_table(
         renamed=renamed,
     )
     return table, fmt
+
+
+def _read_text(path: Any, encoding: str | None) -> tuple[str, str]:
+    """Read the file's text, detecting the encoding unless one is given."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if encoding is None:
+        return _decode(data)
+    try:
+        return data.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputFileError(f"{path}: not readable as {encoding} ({exc})") from None
+
+
+def _records(
+    path: Any, cells: list[tuple[int, list[str]]], names: list[str]
+) -> tuple[list[list[str | None]], list[int], list[int], list[int]]:
+    """Cut or pad data rows to the header; return records, their lines, blank and cut lines."""
+    width = len(names)
+    blank, trailing, index = [], [], []
+    records: list[list[str | None]] = []
+    for line, row in cells:
+        if not any(c.strip() for c in row):
+            blank.append(line)
+            continue
+        if len(row) > width:
+            extra = row[width:]
+            if any(c.strip() for c in extra):
+                raise InputFileError(
+                    f"{path}: line {line}: {len(row)} cells but the header has {width} columns "
+                    f"({', '.join(names)}); extra cells {extra[:3]}"
+                )
+            trailing.append(line)
+            row = row[:width]
+        row = row + [""] * (width - len(row))
+        records.append([c.strip() or None for c in row])
+        index.append(line)
+    return records, index, blank, trailing
 
 
 def _split(
