@@ -175,3 +175,17 @@ def test_export_predicts_masks_a_run_did_not_keep(
     assert [a["area"] for a in again["annotations"]] == pytest.approx(
         [a["area"] for a in kept["annotations"]], rel=0.02
     )
+
+
+def test_import_never_writes_outside_the_labelled_folder(
+    scored: tuple[Path, Path], tmp_path: Path
+) -> None:
+    photos, out = scored
+    coco = export_coco(out)
+    for img in coco["images"]:
+        img["salt_subject"] = "../../escaped"
+    (tmp_path / "c.json").write_text(json.dumps(coco))
+    dest = tmp_path / "a" / "b" / "lab"
+    written = import_coco(tmp_path / "c.json", photos, dest)
+    assert len(written) == 4 and all(dest in p.parents for p in written)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "a" / "escaped").exists()
