@@ -485,19 +485,19 @@ def test_strict_mode_fails_flagged_visits(tmp_path: Path, model: SaltModel) -> N
 def test_an_unexpected_salt_error_fails_one_visit_not_the_batch(
     tmp_path: Path, model: SaltModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import salt.inference.pipeline
+    import salt.inference.measure
 
     root = tmp_path / "photos"
     good_visit(root / "A" / "w0")
     good_visit(root / "B" / "w0", k={"top": 8, "back": 16, "left": 24, "right": 0})
-    real = salt.inference.pipeline.quality
+    real = salt.inference.measure.quality
 
     def picky(rgb, class_map, view, thresholds):
         if (class_map == 2).sum() == 256 * 256 // 2 // 8 and view == "top":  # B's top (8/64)
             raise salt.BadValueError("quality check cannot judge this photo")
         return real(rgb, class_map, view, thresholds)
 
-    monkeypatch.setattr(salt.inference.pipeline, "quality", picky)
+    monkeypatch.setattr(salt.inference.measure, "quality", picky)
     df = salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
     assert list(df["status"]) == ["ok", "failed"]
     errors = pd.read_csv(tmp_path / "out" / "errors.csv")

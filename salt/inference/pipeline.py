@@ -42,23 +42,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from salt.classmap import view_confidence, view_percent, view_pixels
-from salt.errors import (
-    BadValueError,
-    DuplicateViewError,
-    EmptyScalpError,
-    MissingViewError,
-    SaltError,
-)
+from salt.errors import BadValueError, SaltError
+from salt.inference.measure import error_row, measure_visit, quality, quality_thresholds
 from salt.io.storage import PhotoPath
-from salt.results import (
-    REVIEW_CONFIDENCE,
-    ViewResult,
-    VisitResult,
-    partial_salt,
-    visit_status,
-)
-from salt.scoring import aa_iga, salt_score, severity_band
+from salt.results import VisitResult
 from salt.views import VIEWS
 
 __all__ = [
@@ -74,6 +61,8 @@ __all__ = [
     "failed_entry",
     "measure_visit",
     "prepare",
+    "quality",
+    "quality_thresholds",
     "resolve_model",
     "visit_entry",
     "visit_key",
@@ -86,26 +75,6 @@ PhotoInput = Any  # str | os.PathLike | ndarray | salt.io.photo.Photo
 #: ``emit(entry, files, reused)``: a finished visit, the files to write for it
 #: (path relative to the output folder -> bytes), and whether it was reused.
 Emit = Callable[[dict[str, Any], dict[str, bytes], bool], None]
-
-
-def error_row(
-    exc: BaseException | str,
-    *,
-    file: str = "",
-    subject: str = "",
-    visit: str = "",
-    view: str = "",
-    error_type: str | None = None,
-) -> dict[str, str]:
-    """Build a row of ``errors.csv`` for an exception or a message."""
-    return {
-        "file": file,
-        "subject": subject,
-        "visit": visit,
-        "view": view,
-        "error_type": error_type or type(exc).__name__,
-        "message": str(exc),
-    }
 
 
 def resolve_model(model: Any) -> Any:
@@ -155,187 +124,6 @@ def as_photo(value: PhotoInput, view: str, target_side: int, min_side: int) -> A
     raise BadValueError(
         f"view {view!r}: expected a path, an (H, W, 3) uint8 array or a Photo, "
         f"got {type(value).__name__}"
-    )
-
-
-def quality(
-    rgb: npt.NDArray[np.uint8],
-    class_map: npt.NDArray[np.uint8],
-    view: str,
-    thresholds: Mapping[str, Any] | None,
-) -> dict[str, float | bool]:
-    """Quality measures and flags of one photo (:func:`salt.quality.quality_flags`)."""
-    try:
-        from salt.quality import quality_flags
-    except ImportError:  # the quality module is optional
-        return {}
-    return dict(quality_flags(rgb, class_map, view, thresholds=quality_thresholds(thresholds)))
-
-
-def quality_thresholds(thresholds: Any) -> Any:
-    """Build QualityThresholds from a mapping of some of its fields (others pass through)."""
-    if not isinstance(thresholds, Mapping):
-        return thresholds
-    from salt.quality import QualityThresholds
-
-    try:
-        return QualityThresholds(**thresholds)
-    except TypeError as exc:
-        raise BadValueError(f"bad quality thresholds {dict(thresholds)}: {exc}") from None
-
-
-def _same_photo_errors(photos: Mapping[str, Any], subject: str, visit: str) -> list[dict[str, str]]:
-    """Error rows for one photo (equal SHA256) used for two or more views."""
-    by_hash: dict[str, list[str]] = {}
-    for view in VIEWS:
-        if view in photos:
-            by_hash.setdefault(photos[view].sha256, []).append(view)
-    rows = []
-    for same in by_hash.values():
-        if len(same) > 1:
-            files = ", ".join(f"{v!r} ({photos[v].path})" for v in same)
-            exc = DuplicateViewError(
-                f"visit {subject}/{visit}: the same photo (identical content) is used for "
-                f"the views {files}; give each view its own photo"
-            )
-            rows.append(
-                error_row(
-                    exc,
-                    file=photos[same[0]].path,
-                    subject=subject,
-                    visit=visit,
-                    view=",".join(same),
-                )
-            )
-    return rows
-
-
-def _measure_view(
-    view: str,
-    photo: Any,
-    cmap: npt.NDArray[np.uint8],
-    thresholds: Any,
-    keep_mask: bool,
-    unsure: npt.NDArray[np.bool_] | None = None,
-) -> ViewResult:
-    """Measure one photo: its loss % (:func:`salt.classmap.view_percent`) and quality flags."""
-    n_scalp, n_bald = view_pixels(cmap)
-    return ViewResult(
-        view=view,
-        path=photo.path,
-        sha256=photo.sha256,
-        loss_pct=view_percent(cmap),
-        scalp_pixels=n_scalp,
-        hairless_pixels=n_bald,
-        mask_pixels=int(cmap.size),
-        size=(int(photo.original_size[0]), int(photo.original_size[1])),
-        decoded_size=photo.size,
-        orientation=int(photo.orientation),
-        flags=quality(photo.rgb, cmap, view, thresholds),
-        class_map=cmap if keep_mask else None,
-        confidence=None if unsure is None else view_confidence(cmap, unsure),
-    )
-
-
-def _flag_names(flags: Mapping[str, Any]) -> list[str]:
-    return [k for k, v in flags.items() if isinstance(v, (bool, np.bool_)) and bool(v)]
-
-
-def measure_visit(
-    *,
-    subject: str,
-    visit: str,
-    photos: Mapping[str, Any],
-    class_maps: Mapping[str, npt.NDArray[np.uint8]],
-    missing: Sequence[str],
-    errors: Sequence[Mapping[str, str]],
-    model: Any,
-    partial: bool,
-    strict: bool,
-    thresholds: Mapping[str, Any] | None,
-    keep_masks: bool,
-    unsure_maps: Mapping[str, npt.NDArray[np.bool_]] | None = None,
-) -> VisitResult:
-    """Turn class maps into per-view percentages, SALT and a status.
-
-    Per-view % by :func:`salt.classmap.view_percent` (a view without scalp fails the
-    visit), status by :func:`salt.results.visit_status`, SALT by
-    :func:`salt.salt_score` or, for a partial visit, :func:`salt.results.partial_salt`.
-    ``errors`` are rows already found (load failures, duplicate files).
-    ``unsure_maps`` (the backend's unsure masks) give each view a confidence; a
-    complete visit with a view below :data:`salt.results.REVIEW_CONFIDENCE` gets the
-    status ``needs_review``.
-    """
-    errs = [dict(e) for e in errors]
-    dup = any(e["error_type"] == "DuplicateViewError" for e in errs)
-    failed = any(e["error_type"] != "DuplicateViewError" for e in errs)
-    same = _same_photo_errors(photos, subject, visit)
-    errs += same
-    views = {
-        v: _measure_view(
-            v, photos[v], class_maps[v], thresholds, keep_masks, (unsure_maps or {}).get(v)
-        )
-        for v in VIEWS
-        if v in class_maps
-    }
-    percents = {v: r.loss_pct for v, r in views.items() if r.loss_pct is not None}
-    for v, r in views.items():
-        if r.loss_pct is None:
-            failed = True
-            exc = EmptyScalpError(f"{r.path}: the view shows no scalp (no hair, no hairless scalp)")
-            errs.append(error_row(exc, file=r.path, subject=subject, visit=visit, view=v))
-    missing = tuple(v for v in VIEWS if v in missing)
-    if missing:
-        names = ", ".join(repr(v) for v in missing)
-        exc_m = MissingViewError(
-            f"visit {subject}/{visit} has no photo of the {names} view"
-            + ("s" if len(missing) > 1 else "")
-            + ("" if partial else "; SALT left empty (use partial mode for an estimate)")
-        )
-        errs.append(error_row(exc_m, subject=subject, visit=visit, view=",".join(missing)))
-    flagged = [v for v, r in views.items() if _flag_names(r.flags)]
-    status = visit_status(
-        failed=failed,
-        duplicate=dup,
-        same_photo=bool(same),
-        missing=bool(missing),
-        partial=partial,
-        measured=bool(percents),
-        flagged=bool(flagged),
-        strict=strict,
-        review=any(
-            r.confidence is not None and r.confidence < REVIEW_CONFIDENCE for r in views.values()
-        ),
-    )
-    if status == "flagged":
-        for v in flagged:
-            errs.append(
-                error_row(
-                    f"{views[v].path}: quality flags set "
-                    f"({', '.join(_flag_names(views[v].flags))}); SALT left empty (strict mode)",
-                    file=views[v].path,
-                    subject=subject,
-                    visit=visit,
-                    view=v,
-                    error_type="QualityFlag",
-                )
-            )
-    salt = {"ok": salt_score, "needs_review": salt_score, "partial": partial_salt}.get(
-        status, lambda _: None
-    )(percents)
-    return VisitResult(
-        subject=subject,
-        visit=visit,
-        views=views,
-        percents=percents,
-        salt=salt,
-        band=None if salt is None else severity_band(salt),
-        aa_iga=None if salt is None else aa_iga(salt),
-        status=status,
-        missing=missing,
-        errors=tuple(errs),
-        model_name=str(model.name),
-        model_sha256=str(model.sha256),
     )
 
 
@@ -650,6 +438,9 @@ def render_images(
 ) -> tuple[dict[str, str], dict[str, bytes]]:
     """Encode a visit's overlays, contact sheet and mask PNGs.
 
+    Overlays and sheet by :func:`salt.io.overlay.visit_overlays`, drawn at sheet size
+    from the reduced decode; mask PNGs at the decoded photo's size.
+
     Returns
     -------
     overlay_paths : dict
@@ -660,37 +451,31 @@ def render_images(
     import cv2
 
     from salt.io.outputs import encode_mask_png, visit_folder
-    from salt.io.overlay import contact_sheet, draw_overlay, encode_jpeg
+    from salt.io.overlay import visit_overlays
 
     folder = visit_folder(job.subject, job.visit)  # names made safe for paths
     rel_dir = f"overlays/{folder}"
-    written: dict[str, str] = {}
     files: dict[str, bytes] = {}
-    tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
-    for view in VIEWS:
-        photo, cmap = job.photos.get(view), job.class_maps.get(view)
-        if photo is None or cmap is None:
-            tiles[view] = None
-            continue
-        if masks:
+    drawn = {v: (job.photos[v], job.class_maps[v]) for v in VIEWS if v in job.class_maps}
+    if masks:
+        for view, (photo, cmap) in drawn.items():
             h, w = photo.rgb.shape[:2]
             big = cv2.resize(cmap, (w, h), interpolation=cv2.INTER_NEAREST)
             files[f"masks/{folder}/{view}.png"] = encode_mask_png(big)
-        if overlays:
-            pct = result.percents.get(view)
-            text = (
-                f"{view}: {pct:.1f} % hair loss" if pct is not None else f"{view}: no scalp found"
-            )
-            img = draw_overlay(photo.rgb, cmap, text)
-            written[view] = f"{rel_dir}/{view}.jpg"
-            files[written[view]] = encode_jpeg(img)
-            tiles[view] = img
-    if overlays:
-        salt_txt = (
-            f"SALT {result.salt:.1f}" if result.salt is not None else f"SALT -- ({result.status})"
-        )
-        sheet = contact_sheet(tiles, f"{job.subject} / {job.visit}   {salt_txt}")
-        files[f"{rel_dir}/sheet.jpg"] = encode_jpeg(sheet, 85)
+    if not overlays:
+        return {}, files
+    salt_txt = (
+        f"SALT {result.salt:.1f}" if result.salt is not None else f"SALT -- ({result.status})"
+    )
+    views = {}
+    for view, (photo, cmap) in drawn.items():
+        pct = result.percents.get(view)
+        label = f"{view}: {pct:.1f} % hair loss" if pct is not None else f"{view}: no scalp found"
+        views[view] = (photo.rgb, cmap, label)
+    jpegs, sheet = visit_overlays(views, f"{job.subject} / {job.visit}   {salt_txt}")
+    written = {view: f"{rel_dir}/{view}.jpg" for view in jpegs}
+    files.update({written[view]: data for view, data in jpegs.items()})
+    files[f"{rel_dir}/sheet.jpg"] = sheet
     return written, files
 
 

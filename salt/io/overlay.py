@@ -2,8 +2,11 @@
 
 The scalp (classes 1 and 2) is outlined in green, hairless scalp (class 2) in red and
 filled with a translucent red; the view's hair-loss percentage is written in the
-top-left corner. Pure functions of arrays (RGB uint8 in, RGB uint8 out); the engine
-encodes and writes them.
+top-left corner. Each view is drawn once, at the size it has on the sheet
+(:func:`fit_tile`: long side :data:`TILE_SIDE` pixels, from the reduced decode; a
+smaller photo at its own size), and the same image is the view's overlay file and
+its tile on the sheet: nothing is drawn at a size nobody sees. Pure functions of
+arrays (RGB uint8 in, RGB uint8 or JPEG bytes out); the engine writes them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,18 @@ import numpy.typing as npt
 
 from salt.views import VIEWS
 
-__all__ = ["contact_sheet", "draw_overlay", "encode_jpeg"]
+__all__ = [
+    "TILE_SIDE",
+    "contact_sheet",
+    "draw_overlay",
+    "encode_jpeg",
+    "fit_tile",
+    "visit_overlays",
+]
+
+#: Side of a view's square cell on the contact sheet, pixels; views are drawn at this
+#: long side.
+TILE_SIDE: int = 360
 
 _SCALP = (40, 220, 40)
 _BALD = (235, 30, 30)
@@ -77,7 +91,7 @@ def draw_overlay(
 
 
 def contact_sheet(
-    tiles: Mapping[str, npt.NDArray[np.uint8] | None], title: str, *, tile_side: int = 360
+    tiles: Mapping[str, npt.NDArray[np.uint8] | None], title: str, *, tile_side: int = TILE_SIDE
 ) -> npt.NDArray[np.uint8]:
     """Arrange the four views' overlays on a 2x2 sheet (top, back / left, right).
 
@@ -89,7 +103,8 @@ def contact_sheet(
     title : str
         Written across the top (e.g. ``"P01 / week24   SALT 23.4"``).
     tile_side : int, default 360
-        Each tile is letterboxed into a ``tile_side`` x ``tile_side`` square.
+        Each tile is letterboxed into a ``tile_side`` x ``tile_side`` square (a tile
+        drawn by :func:`fit_tile` at this size is placed as it is).
 
     Returns
     -------
@@ -114,12 +129,8 @@ def contact_sheet(
                 cv2.LINE_AA,
             )
         else:
-            h, w = img.shape[:2]
-            s = tile_side / max(h, w)
-            nh, nw = max(1, round(h * s)), max(1, round(w * s))
-            small = cv2.resize(
-                img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-            )
+            small = fit_tile(img, tile_side)
+            nh, nw = small.shape[:2]
             cell = np.full((tile_side, tile_side, 3), 32, np.uint8)
             oy, ox = (tile_side - nh) // 2, (tile_side - nw) // 2
             cell[oy : oy + nh, ox : ox + nw] = small
@@ -128,6 +139,65 @@ def contact_sheet(
         sheet, title, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA
     )
     return sheet
+
+
+def fit_tile(rgb: npt.NDArray[np.uint8], side: int = TILE_SIDE) -> npt.NDArray[np.uint8]:
+    """Resize a photo so that its long side is ``side`` pixels (aspect kept).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (H, W, 3)
+    side : int
+        Long side of the result, pixels.
+
+    Returns
+    -------
+    ndarray of uint8, shape (h, w, 3) with ``max(h, w) == side``
+        ``rgb`` itself when it already has that size; area resampling when shrinking.
+    """
+    h, w = rgb.shape[:2]
+    if max(h, w) == side:
+        return rgb
+    s = side / max(h, w)
+    nh, nw = max(1, round(h * s)), max(1, round(w * s))
+    interpolation = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(rgb, (nw, nh), interpolation=interpolation), dtype=np.uint8)
+
+
+def visit_overlays(
+    views: Mapping[str, tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], str]],
+    title: str,
+    *,
+    tile_side: int = TILE_SIDE,
+) -> tuple[dict[str, bytes], bytes]:
+    """Draw a visit's view overlays once, at sheet size, and its contact sheet.
+
+    Parameters
+    ----------
+    views : Mapping[str, tuple]
+        View -> ``(rgb, class_map, label)``: the decoded photo (H, W, 3) uint8, its
+        class map (h, w) uint8 at any size, and the text written on it.
+    title : str
+        The sheet's title.
+    tile_side : int, default :data:`TILE_SIDE`
+
+    Returns
+    -------
+    overlays : dict
+        View -> JPEG bytes of the overlay: the photo shrunk to a long side of
+        ``tile_side`` (a smaller photo keeps its size).
+    sheet : bytes
+        JPEG bytes of the 2x2 sheet (missing views drawn as grey tiles).
+    """
+    tiles: dict[str, npt.NDArray[np.uint8] | None] = {}
+    overlays: dict[str, bytes] = {}
+    for view, (rgb, class_map, label) in views.items():
+        small = fit_tile(rgb, tile_side) if max(rgb.shape[:2]) > tile_side else rgb
+        tile = draw_overlay(small, class_map, label)
+        tiles[view] = tile
+        overlays[view] = encode_jpeg(tile)
+    sheet = contact_sheet(tiles, title, tile_side=tile_side)
+    return overlays, encode_jpeg(sheet, 85)
 
 
 def encode_jpeg(rgb: npt.NDArray[np.uint8], quality: int = 90) -> bytes:
