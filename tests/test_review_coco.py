@@ -189,3 +189,25 @@ def test_import_never_writes_outside_the_labelled_folder(
     written = import_coco(tmp_path / "c.json", photos, dest)
     assert len(written) == 4 and all(dest in p.parents for p in written)
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "a" / "escaped").exists()
+
+
+def test_rle_masks_are_read_like_polygons(scored: tuple[Path, Path], tmp_path: Path) -> None:
+    from pycocotools import mask as mask_api
+
+    photos, out = scored
+    coco = export_coco(out)
+    (tmp_path / "poly.json").write_text(json.dumps(coco))
+    for ann in coco["annotations"]:  # what a tool that exports masks as RLE gives back
+        img = next(i for i in coco["images"] if i["id"] == ann["image_id"])
+        rle = mask_api.merge(mask_api.frPyObjects(ann["segmentation"], img["height"], img["width"]))
+        ann["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+        ann["iscrowd"] = 1
+    (tmp_path / "rle.json").write_text(json.dumps(coco))
+    import_coco(tmp_path / "poly.json", photos, tmp_path / "poly")
+    import_coco(tmp_path / "rle.json", photos, tmp_path / "rle")
+    for view in ("top", "back", "left", "right"):
+        rel = Path(SUBJECT) / VISIT / f"{view}.png"
+        assert np.array_equal(
+            load_mask(tmp_path / "poly" / "masks" / rel),
+            load_mask(tmp_path / "rle" / "masks" / rel),
+        )
