@@ -219,13 +219,11 @@ def endpoints(
     base = _visit_values(
         table, subject=subject, time=time, score=score, at=baseline, what="baseline"
     )
-    ref = (
-        base
-        if reference is None
-        else _visit_values(
+    ref = base
+    if reference is not None:
+        ref = _visit_values(
             table, subject=subject, time=time, score=score, at=reference, what="reference"
         )
-    )
     _zero_baselines(table, base, subject, zero_baseline)
     base_time = _visit_times(table, subject, time, baseline)
     if baseline is None:
@@ -240,24 +238,32 @@ def endpoints(
     out["change"] = change
     out["pct_change"] = pct
 
-    has_score = scores.notna()
-    values = scores.to_numpy(dtype=float)
-    for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
-        if kind == "absolute":
-            out[name] = _flag(at_most(values, threshold), has_score)
-        else:
-            out[name] = _flag(at_most(pct.to_numpy(dtype=float), -threshold), pct.notna())
+    for name, flag in _response_flags(scores, pct).items():
+        out[name] = flag
 
     # Relapse only at visits strictly after the reference visit.
     ref_time = base_time if reference is None else _visit_times(table, subject, time, reference)
     after = table[time] > ref_time
     out["reference_salt"] = ref
     rise = (scores - ref).to_numpy(dtype=float)
+    has_score = scores.notna()
     out["relapse"] = _flag(
         ~at_most(rise, RELAPSE_POINTS) & ~np.isnan(rise), has_score & ref.notna() & after
     )
-    out["eligible"] = _flag(at_least(values, ELIGIBILITY_SALT), has_score)
+    out["eligible"] = _flag(at_least(scores.to_numpy(dtype=float), ELIGIBILITY_SALT), has_score)
     return out
+
+
+def _response_flags(scores: pd.Series, pct: pd.Series) -> dict[str, pd.Series]:
+    """Compute the response endpoints of :data:`RESPONSE_ENDPOINTS` as nullable booleans."""
+    values = scores.to_numpy(dtype=float)
+    flags = {}
+    for name, (kind, threshold) in RESPONSE_ENDPOINTS.items():
+        if kind == "absolute":
+            flags[name] = _flag(at_most(values, threshold), scores.notna())
+        else:
+            flags[name] = _flag(at_most(pct.to_numpy(dtype=float), -threshold), pct.notna())
+    return flags
 
 
 def _checked_scores(

@@ -107,42 +107,45 @@ def relapse(
         df, subject=subject, time=time, score=score, baseline=baseline, reference=reference
     )
     ep = ep[ep[score].notna()].sort_values([subject, time], kind="stable")
-    rows = []
-    for sid in pd.unique(df[subject]):
-        visits = ep[ep[subject] == sid]
-        after = visits[visits["relapse"].notna()]
-        ref = float(visits["reference_salt"].iloc[0]) if len(visits) else math.nan
-        base = float(visits["baseline_salt"].iloc[0]) if len(visits) else math.nan
-        regrowth = base - ref
-        limit = RELAPSE_POINTS if rule == "points" else RELAPSE_REGROWTH_SHARE * regrowth
-        rise = (after[score] - ref).to_numpy(dtype=float)
-        over = ~at_most(rise, limit) if len(rise) and not math.isnan(limit) else np.zeros(0, bool)
-        if math.isnan(ref):
-            status = "no reference visit"
-        elif rule == "regrowth" and math.isnan(base):
-            status = "no baseline visit"
-        elif rule == "regrowth" and not regrowth > 0:
-            status = "no regrowth at reference"
-        elif not len(after):
-            status = "no visit after reference"
-        else:
-            status = "ok"
-        hits = after[time].to_numpy()[over] if status == "ok" else []
-        rows.append(
-            {
-                subject: sid,
-                "rule": rule,
-                "baseline_salt": base,
-                "reference_salt": ref,
-                "regrowth": regrowth,
-                "limit": limit if status == "ok" or rule == "points" else math.nan,
-                "n_after": len(after),
-                "max_rise": float(rise.max()) if len(rise) else math.nan,
-                "relapse": bool(len(hits)) if status == "ok" else pd.NA,
-                "relapse_week": float(hits[0]) if len(hits) else math.nan,
-                "status": status,
-            }
-        )
+    groups = dict(tuple(ep.groupby(subject, sort=False)))
+    rows = [
+        {subject: sid, "rule": rule}
+        | _subject_relapse(groups.get(sid, ep.iloc[:0]), rule, time=time, score=score)
+        for sid in pd.unique(df[subject])
+    ]
     out = pd.DataFrame(rows)
     out["relapse"] = out["relapse"].astype("boolean")
     return out
+
+
+def _subject_relapse(visits: pd.DataFrame, rule: str, *, time: str, score: str) -> dict[str, Any]:
+    """Relapse of one subject's scored visits (with endpoint columns) under ``rule``."""
+    after = visits[visits["relapse"].notna()]
+    ref = float(visits["reference_salt"].iloc[0]) if len(visits) else math.nan
+    base = float(visits["baseline_salt"].iloc[0]) if len(visits) else math.nan
+    regrowth = base - ref
+    limit = RELAPSE_POINTS if rule == "points" else RELAPSE_REGROWTH_SHARE * regrowth
+    rise = (after[score] - ref).to_numpy(dtype=float)
+    over = ~at_most(rise, limit) if len(rise) and not math.isnan(limit) else np.zeros(0, bool)
+    if math.isnan(ref):
+        status = "no reference visit"
+    elif rule == "regrowth" and math.isnan(base):
+        status = "no baseline visit"
+    elif rule == "regrowth" and not regrowth > 0:
+        status = "no regrowth at reference"
+    elif not len(after):
+        status = "no visit after reference"
+    else:
+        status = "ok"
+    hits = after[time].to_numpy()[over] if status == "ok" else []
+    return {
+        "baseline_salt": base,
+        "reference_salt": ref,
+        "regrowth": regrowth,
+        "limit": limit if status == "ok" or rule == "points" else math.nan,
+        "n_after": len(after),
+        "max_rise": float(rise.max()) if len(rise) else math.nan,
+        "relapse": bool(len(hits)) if status == "ok" else pd.NA,
+        "relapse_week": float(hits[0]) if len(hits) else math.nan,
+        "status": status,
+    }
