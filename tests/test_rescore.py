@@ -105,3 +105,14 @@ def test_rescore_needs_corrections(tmp_path: Path) -> None:
         rescore(tmp_path / "out")
     with pytest.raises(InputFileError, match="visits"):
         rescore(tmp_path / "nothing")
+
+
+def test_a_folder_without_journal_is_refused_not_emptied(corrected) -> None:
+    from salt.io.outputs import JOURNAL_NAME
+
+    _, out, _ = corrected
+    (out / JOURNAL_NAME).unlink()
+    table = (out / "visits.csv").read_text()
+    with pytest.raises(InputFileError, match="journal"):
+        rescore(out)
+    assert (out / "visits.csv").read_text() == table

@@ -351,6 +351,11 @@ def apply_corrections(out: str | os.PathLike[str]) -> pd.DataFrame | None:
         return None
     journal = Journal(folder)
     entries = journal.read()
+    if not entries:  # the tables are written from the journal: never replace them by nothing
+        raise InputFileError(
+            f"{journal.path} is missing or empty: re-score {folder} with `salt score` (it keeps "
+            "the corrections) before re-scoring from corrected masks"
+        )
     by_visit: dict[str, dict[str, dict[str, Any]]] = {}
     for rec in store.values():
         by_visit.setdefault(f"{rec['subject']}/{rec['visit']}", {})[rec["view"]] = rec
