@@ -27,6 +27,7 @@ EXIT_ERROR = 2  #: bad arguments or input; nothing (more) was done
 COMMAND_MODULES: tuple[str, ...] = (
     "salt.commands.synth",
     "salt.commands.endpoints",
+    "salt.commands.synth_registry",
     "salt.commands.train",
     "salt.commands.finetune",
     "salt.commands.evaluate",

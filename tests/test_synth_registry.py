@@ -27,3 +27,18 @@ def test_switches_and_tapers_happen() -> None:
     assert (tapers["from_dose"] == 4.0).all() and (tapers["to_dose"] == 2.0).all()
     jak_switch = events[(events["event"] == "switch") & (events["from_drug"] == "baricitinib")]
     assert len(jak_switch) > 0  # some switch from one JAK inhibitor to another
+
+
+def test_cli_writes_three_tables_that_read_back(tmp_path) -> None:
+    import pandas as pd
+
+    from salt.cli import main
+
+    out = tmp_path / "reg"
+    assert main(["synth-registry", str(out), "--subjects", "5", "--seed", "1"]) == 0
+    visits = pd.read_csv(out / "visits.csv")
+    t = pd.read_csv(out / "treatments.csv")
+    assert visits["subject"].nunique() == 5 and set(t["subject"]) <= set(visits["subject"])
+    treatments.validate_treatments(t)
+    assert main(["synth-registry", str(out)]) == 2  # tables already there
+    assert main(["synth-registry", str(out), "--overwrite"]) == 0
