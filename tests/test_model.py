@@ -213,7 +213,7 @@ def test_shipped_model_scores_fixed_synthetic_visits_within_card_error() -> None
     from salt.classmap import view_percent
     from salt.scoring import salt_score
     from salt.synth import render_visit
-    from salt.training.train import HELDOUT_SEED_START
+    from salt.training.data import HELDOUT_SEED_START
     from salt.views import VIEWS
 
     card = json.loads((SHIPPED / "default" / "metrics.json").read_text())

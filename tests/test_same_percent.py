@@ -21,7 +21,7 @@ from salt.inference.pipeline import decode
 from salt.io.photo import load_mask
 from salt.model import load_model
 from salt.synth import write_dataset
-from salt.training.train import ValidationSet, segmentation_loss
+from salt.training.metrics import ValidationSet, segmentation_loss
 from salt.views import VIEWS
 
 

@@ -22,7 +22,7 @@ from salt.training.evaluate import (
     format_summary,
     write_report,
 )
-from salt.training.train import HELDOUT_SEED_START
+from salt.training.data import HELDOUT_SEED_START
 
 __all__ = ["register", "run"]
 

@@ -55,7 +55,7 @@ from salt.io.folders import labelled_photos
 from salt.io.photo import load_mask
 from salt.model import SaltModel
 from salt.scoring import aa_iga, salt_score, severity_band
-from salt.training.train import HELDOUT_SEED_START
+from salt.training.data import HELDOUT_SEED_START
 from salt.views import VIEWS
 
 __all__ = [
