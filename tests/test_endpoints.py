@@ -464,3 +464,12 @@ def test_baseline_time_states_the_rule_and_warns_without_time_zero(
     per = endpoints(table, baseline={"A": 12})
     assert per["baseline_time"].fillna(-1).tolist() == [12.0, 12.0, -1.0, -1.0]
     assert per["baseline_salt"].fillna(-1).tolist() == [40.0, 40.0, -1.0, -1.0]
+
+
+def test_ids_differing_in_case_or_spaces_are_reported(caplog: pytest.LogCaptureFixture) -> None:
+    table = visits([("P01", 0, 80.0), ("p01", 12, 40.0), ("P02 ", 0, 60.0), ("P02", 4, 50.0)])
+    with caplog.at_level(logging.WARNING, logger="salt.trial.endpoints"):
+        out = endpoints(table)
+    # kept apart (each its own baseline), but said
+    assert out["baseline_salt"].tolist() == [80.0, 40.0, 60.0, 50.0]
+    assert "'P01' / 'p01'" in caplog.text and "'P02' / 'P02 '" in caplog.text

@@ -57,6 +57,7 @@ from __future__ import annotations
 import logging
 import sys
 import types
+import unicodedata
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
@@ -225,6 +226,7 @@ def endpoints(
             table, subject=subject, time=time, score=score, at=reference, what="reference"
         )
     _zero_baselines(table, base, subject, zero_baseline)
+    _warn_similar_ids(table[subject])
     base_time = _visit_times(table, subject, time, baseline)
     if baseline is None:
         _warn_no_time_zero(table, base_time, subject, time)
@@ -339,6 +341,23 @@ def _visit_times(table: pd.DataFrame, subject: str, time: str, at: Any) -> pd.Se
         wanted = pd.Series(float(at), index=table.index)
     present = (table[time] == wanted).groupby(table[subject], sort=False).transform("any")
     return wanted.astype("float64").where(present)
+
+
+def _warn_similar_ids(ids: pd.Series) -> None:
+    """Say which subject IDs differ only in case, spaces or Unicode form (kept apart here)."""
+    text = ids[ids.map(lambda s: isinstance(s, str))]
+    if text.empty:
+        return
+    key = text.map(lambda s: unicodedata.normalize("NFC", s).strip().casefold())
+    spellings = text.groupby(key.to_numpy()).agg(lambda s: sorted(set(s)))
+    similar = [names for names in spellings if len(names) > 1]
+    if similar:
+        logger.warning(
+            "subject IDs that differ only in case, spaces or Unicode form are kept as different "
+            "subjects: %s; if they are one person, normalise them first "
+            "(salt.trial.tables.normalise_subjects)",
+            "; ".join(" / ".join(map(repr, names)) for names in similar[:10]),
+        )
 
 
 def _warn_no_time_zero(table: pd.DataFrame, base_time: pd.Series, subject: str, time: str) -> None:
