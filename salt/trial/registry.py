@@ -21,6 +21,7 @@ never dropped silently.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -36,6 +37,8 @@ from salt.trial.sites import check_site_scores
 from salt.trial.treatments import courses, join_treatments, weeks_between
 
 __all__ = ["check_scores", "course_response", "response_by_treatment", "time_to_response_by_course"]
+
+logger = logging.getLogger(__name__)
 
 
 def _met(endpoint: str, salt: float, base: float) -> Any:
@@ -81,6 +84,14 @@ def _course_visits(
     check_scores(visits, score=score, subject=subject)
     check_site_scores(visits, subject=subject)
     joined = join_treatments(visits, treatments, subject=subject, time=time)
+    outside = joined[joined["drug"].isna()]
+    if len(outside):
+        logger.info(
+            "%d visit(s) outside every treatment course are used only as baselines: %s",
+            len(outside),
+            ", ".join(f"row {i} ({s}, {time} {w})" for i, s, w in
+                      zip(outside.index[:8], outside[subject], outside[time], strict=False)),
+        )  # fmt: skip
     joined = joined[pd.to_numeric(joined[score], errors="coerce").notna()]
     joined = joined.sort_values([subject, time], kind="stable")
     c = courses(treatments, subject=subject)
