@@ -145,11 +145,20 @@ def read_table(path: Path, required: bool = True) -> pd.DataFrame:
     return df
 
 
-def _href(out: Path, rel: str) -> str | None:
-    """URL-quoted relative link to ``rel`` when that file exists under ``out``."""
-    if not rel or not (out / rel).is_file():
+def _files(out: Path, sub: str = "overlays") -> frozenset[str]:
+    """Return the files under ``out/sub`` as POSIX paths relative to ``out`` (one walk)."""
+    found: set[str] = set()
+    for dirpath, _, names in os.walk(out / sub):
+        rel = Path(dirpath).relative_to(out).as_posix()
+        found.update(f"{rel}/{n}" for n in names)
+    return frozenset(found)
+
+
+def _href(files: frozenset[str], rel: str) -> str | None:
+    """URL-quoted relative link to ``rel`` when that file is in ``files``."""
+    if not rel or rel not in files:
         return None
-    return quote(Path(rel).as_posix())
+    return quote(rel)
 
 
 def _view_flags(row: Mapping[str, Any]) -> list[str]:
@@ -160,7 +169,7 @@ def _view_flags(row: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def _view_rows(out: Path, rows: Sequence[Mapping[str, Any]]) -> list[ViewRow]:
+def _view_rows(files: frozenset[str], rows: Sequence[Mapping[str, Any]]) -> list[ViewRow]:
     order = {v: i for i, v in enumerate(VIEWS)}
     shown = []
     for row in sorted(rows, key=lambda r: order.get(str(r["view"]), 9)):
@@ -172,24 +181,25 @@ def _view_rows(out: Path, rows: Sequence[Mapping[str, Any]]) -> list[ViewRow]:
                 confidence=confidence_text(conf),
                 low_confidence=conf is not None and conf < REVIEW_CONFIDENCE,
                 flags=_view_flags(row),
-                overlay=_href(out, _text(row.get("overlay"))),
+                overlay=_href(files, _text(row.get("overlay"))),
             )
         )
     return shown
 
 
-def _sheet(out: Path, subject: str, visit: str, status: str) -> str | None:
+def _sheet(files: frozenset[str], subject: str, visit: str, status: str) -> str | None:
     from salt.io.outputs import visit_folder
 
     base = f"overlays/{visit_folder(subject, visit)}"
     if status == "corrected":
-        corrected = _href(out, f"{base}/sheet-corrected.jpg")
+        corrected = _href(files, f"{base}/sheet-corrected.jpg")
         if corrected:
             return corrected
-    return _href(out, f"{base}/sheet.jpg")
+    return _href(files, f"{base}/sheet.jpg")
 
 
 def _visit_rows(out: Path, visits: pd.DataFrame, views: pd.DataFrame) -> list[VisitRow]:
+    files = _files(out)
     by_visit: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rec in views.to_dict("records") if len(views) else []:
         by_visit.setdefault((str(rec["subject"]), str(rec["visit"])), []).append(rec)
@@ -199,7 +209,7 @@ def _visit_rows(out: Path, visits: pd.DataFrame, views: pd.DataFrame) -> list[Vi
         subject, visit, status = _text(rec["subject"]), _text(rec["visit"]), _text(rec["status"])
         vrows = by_visit.get((subject, visit), [])
         confs = [c for c in (_float(r.get("confidence")) for r in vrows) if c is not None]
-        views = _view_rows(out, vrows)
+        views = _view_rows(files, vrows)
         iga = _float(rec.get("aa_iga"))
         rows.append(
             VisitRow(
@@ -215,7 +225,7 @@ def _visit_rows(out: Path, visits: pd.DataFrame, views: pd.DataFrame) -> list[Vi
                 min_confidence_text=confidence_text(min(confs)) if confs else "",
                 flags=[f"{v.view}: {f}" for v in views for f in v.flags],
                 message=_text(rec.get("message")),
-                sheet=_sheet(out, subject, visit, status),
+                sheet=_sheet(files, subject, visit, status),
                 sheet_size=(720, 760),
                 views=views,
             )
