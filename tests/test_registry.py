@@ -290,3 +290,34 @@ def test_scores_out_of_scale_name_subject_and_row() -> None:
     lashes = VISITS.assign(eyelashes=[0, 1, 2, 3, 2, 1, 0, 5, 1])
     with pytest.raises(BadValueError, match=r"visits row 7: subject 'C': eyelashes is 5"):
         registry.time_to_response_by_course(lashes, TREATMENTS)
+
+
+def test_dates_use_calendar_months_and_years() -> None:
+    day = pd.Timestamp
+    visits = pd.DataFrame(
+        {"subject": ["S1", "S2"], "date": [day("2024-07-01")] * 2, "salt": [60.0, 60.0]}
+    )
+    t = pd.DataFrame(
+        {
+            "subject": ["S1", "S2"],
+            "drug": ["methotrexate", "methotrexate"],
+            "start": [day("2024-01-01"), day("2024-01-01")],
+            # S1: 1 January + 6 calendar months = 1 July (met); S2 stops a day short
+            "stop": [day("2024-07-01"), day("2024-06-30")],
+            "route": ["oral", "oral"],
+        }
+    )
+    # S1: episode from 1 July 2016 -> exactly 8 years on 1 July 2024: not shorter than 8 years
+    subjects = pd.DataFrame(
+        {"subject": ["S1", "S2"], "episode_start": [day("2016-07-01"), day("2016-07-02")]}
+    )
+    e = criteria.check_eligibility(
+        visits, treatments=t, subjects=subjects, time="date", at=day("2024-07-01")
+    ).pivot(index="subject", columns="criterion", values="status")
+    assert e.loc["S1", "prior_oral_systemic_6_months"] == "met"
+    assert e.loc["S2", "prior_oral_systemic_6_months"] == "not met"
+    assert e.loc["S1", "episode_under_8_years"] == "not met"
+    assert e.loc["S2", "episode_under_8_years"] == "met"
+    j = treatments.join_treatments(visits, t, time="date")
+    # 1 Jan to 1 Jul 2024 is 182 days = 26 weeks on drug
+    assert j.loc[0, "time_on_drug"] == pytest.approx(26.0)
