@@ -85,9 +85,11 @@ def wilson_interval(
 
     Notes
     -----
-    With ``p = successes / n`` and ``z`` the ``(1 + confidence) / 2`` normal
-    quantile, the bounds are ``(p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) /
-    (1 + z^2/n)`` (Wilson 1927; Newcombe, Stat Med 1998;17:857, method 3).
+    Computed by :meth:`scipy.stats.BinomTestResult.proportion_ci` with
+    ``method="wilson"``: with ``p = successes / n`` and ``z`` the
+    ``(1 + confidence) / 2`` normal quantile, ``(p + z^2/2n -/+ z sqrt(p(1-p)/n +
+    z^2/4n^2)) / (1 + z^2/n)`` (Wilson 1927; Newcombe, Stat Med 1998;17:857,
+    method 3).
 
     Examples
     --------
@@ -97,21 +99,19 @@ def wilson_interval(
     """
     if not 0.0 < confidence < 1.0:
         raise BadValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    k = np.asarray(successes, dtype=float)
-    m = np.asarray(n, dtype=float)
-    if np.any(k < 0) or np.any(k > m) or np.any(m < 0):
-        raise BadValueError(f"need 0 <= successes <= n, got successes={successes!r}, n={n!r}")
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / m
-        denom = 1.0 + z * z / m
-        centre = (p + z * z / (2.0 * m)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / m + z * z / (4.0 * m * m)) / denom
-        # k = 0 and k = n give exactly 0 and 1 (the formula leaves rounding residue)
-        low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        high = np.where(k == m, 1.0, np.clip(centre + half, 0.0, 1.0))
-        low = np.where(m > 0, low, np.nan)
-        high = np.where(m > 0, high, np.nan)
+    k, m = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(n, dtype=float))
+    if np.any(k < 0) or np.any(k > m) or np.any(m < 0) or np.any(k != np.round(k)):
+        raise BadValueError(
+            f"need whole numbers 0 <= successes <= n, got successes={successes!r}, n={n!r}"
+        )
+    low = np.full(k.shape, np.nan)
+    high = np.full(k.shape, np.nan)
+    for idx in np.ndindex(k.shape):
+        if m[idx] > 0:
+            ci = stats.binomtest(int(k[idx]), int(m[idx])).proportion_ci(
+                confidence_level=confidence, method="wilson"
+            )
+            low[idx], high[idx] = ci.low, ci.high
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
