@@ -74,7 +74,9 @@ def test_corrected_mask_changes_exactly_that_view(corrected) -> None:
     views = pd.read_csv(out / "views.csv", dtype={"subject": str, "visit": str})
     top = views[(views["subject"] == UNSURE_VISIT[0]) & (views["view"] == "top")].iloc[0]
     assert top["overlay"].endswith("top-corrected.jpg") and (out / top["overlay"]).is_file()
-    assert "corrected" in (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "/".join(UNSURE_VISIT) + "/sheet-corrected.jpg" in page  # the corrected sheet is shown
+    assert (out / "overlays" / UNSURE_VISIT[0] / UNSURE_VISIT[1] / "sheet-corrected.jpg").is_file()
 
 
 def test_corrections_survive_later_model_runs(corrected) -> None:
