@@ -321,3 +321,11 @@ def test_dates_use_calendar_months_and_years() -> None:
     j = treatments.join_treatments(visits, t, time="date")
     # 1 Jan to 1 Jul 2024 is 182 days = 26 weeks on drug
     assert j.loc[0, "time_on_drug"] == pytest.approx(26.0)
+
+
+def test_served_from_salt_trial() -> None:
+    import salt.trial
+
+    assert salt.trial.check_eligibility is criteria.check_eligibility
+    assert salt.trial.relapse is relapse_rules.relapse
+    assert "kaplan_meier" in salt.trial.__all__

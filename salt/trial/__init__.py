@@ -43,6 +43,8 @@ _LAZY: dict[str, str] = {
     "published_rates": "salt.trial.published",
     "compare_with_published": "salt.trial.published",
     "read_table": "salt.trial.tables",
+    "visit_weeks": "salt.trial.tables",
+    "normalise_subjects": "salt.trial.tables",
 }
 
 __all__ = sorted(_LAZY)
