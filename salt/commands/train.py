@@ -32,23 +32,49 @@ def _channels(text: str) -> tuple[int, ...]:
 
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """Add the options shared by ``salt train`` and ``salt finetune``."""
-    parser.add_argument("--name", required=True, help="run name; outputs go to RUNS/NAME/")
-    parser.add_argument(
+    _add_run_options(parser)
+    _add_data_options(parser)
+    _add_validation_options(parser)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Add the run name and folder, budget, optimiser, processes and checkpoints."""
+    group = parser.add_argument_group("run and budget")
+    group.add_argument("--name", required=True, help="run name; outputs go to RUNS/NAME/")
+    group.add_argument(
         "--runs", type=Path, default=Path("runs"), help="runs folder (default runs/)"
     )
-    parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
-    parser.add_argument(
+    group.add_argument("--steps", type=int, default=None, help="total optimiser steps")
+    group.add_argument(
         "--minutes", type=float, default=None, help="total training minutes (over all resumes)"
     )
-    parser.add_argument(
+    group.add_argument(
         "--session-minutes",
         type=float,
         default=None,
         help="stop this process after so many minutes (checkpointed; continue with --resume)",
     )
-    parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW)")
-    parser.add_argument(
+    group.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
+    group.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW)")
+    group.add_argument("--warmup-steps", type=int, default=30, help="linear warm-up steps")
+    group.add_argument("--workers", type=int, default=1, help="data worker processes (default 1)")
+    group.add_argument("--threads", type=int, default=2, help="torch threads for the network")
+    group.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=5.0,
+        help="checkpoint and validate this often (default 5)",
+    )
+    group.add_argument("--seed", type=int, default=0, help="sampling/augmentation seed")
+    group.add_argument(
+        "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
+    )
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Add the training data, its sampling, loss weights and augmentation."""
+    group = parser.add_argument_group("training data")
+    group.add_argument(
         "--data",
         type=Path,
         action="append",
@@ -56,7 +82,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         metavar="FOLDER",
         help="labelled folder (photos/ + masks/); repeatable",
     )
-    parser.add_argument(
+    group.add_argument(
         "--pseudo",
         type=Path,
         action="append",
@@ -64,69 +90,61 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
         metavar="FOLDER",
         help="pseudo-labelled folder (masks use 255 for unknown); repeatable",
     )
-    parser.add_argument(
+    group.add_argument(
         "--real-fraction",
         type=float,
         default=0.5,
         help="share of samples from --data/--pseudo when synthetic data is on",
     )
-    parser.add_argument("--workers", type=int, default=1, help="data worker processes (default 1)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for the network")
-    parser.add_argument(
-        "--checkpoint-minutes",
-        type=float,
-        default=5.0,
-        help="checkpoint and validate this often (default 5)",
-    )
-    parser.add_argument(
-        "--val-visits",
-        type=int,
-        default=16,
-        help="synthetic validation visits scored at each checkpoint",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="sampling/augmentation seed")
-    parser.add_argument("--warmup-steps", type=int, default=30, help="linear warm-up steps")
-    parser.add_argument(
+    group.add_argument(
         "--reuse",
         type=int,
         default=2,
         help="augmented samples per rendered synthetic photo (default 2)",
     )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue RUNS/NAME from its checkpoint"
-    )
-    parser.add_argument(
+    group.add_argument(
         "--hairless-weight",
         type=float,
         default=2.0,
         help="cross-entropy weight of the hairless class (default 2)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--rotate90",
         type=float,
         default=0.0,
         help="probability of turning a sample by 90, 180 or 270 degrees (default 0)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--bald-patches",
         type=float,
         default=0.0,
         help="probability of pasting bald patches onto a --data/--pseudo sample's hair",
     )
-    parser.add_argument(
+
+
+def _add_validation_options(parser: argparse.ArgumentParser) -> None:
+    """Add what is scored at each checkpoint, and which checkpoint is kept."""
+    group = parser.add_argument_group("validation")
+    group.add_argument(
+        "--val-visits",
+        type=int,
+        default=16,
+        help="synthetic validation visits scored at each checkpoint",
+    )
+    group.add_argument(
         "--real-val",
         type=Path,
         default=None,
         metavar="RATED",
         help="rated real-photo folder (ratings.csv) scored at every checkpoint",
     )
-    parser.add_argument(
+    group.add_argument(
         "--real-val-fold",
         default=None,
         metavar="F/K",
         help="score only the people of person-wise fold F of K (e.g. 0/2, seed 0) of --real-val",
     )
-    parser.add_argument(
+    group.add_argument(
         "--select-on",
         choices=("synthetic", "real"),
         default="synthetic",

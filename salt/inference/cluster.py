@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from distributed import WorkerPlugin
@@ -263,8 +263,6 @@ def run_on_cluster(
     ModelError
         If a worker cannot load the model or build the backend.
     """
-    from distributed import KilledWorker, as_completed
-
     from salt.model.registry import weights_sha256
 
     if chunk_visits < 1:
@@ -288,115 +286,26 @@ def run_on_cluster(
             f"{type(exc).__name__}: {exc} (are salt and its dependencies installed there?)"
         ) from exc
     timer.add("model_broadcast", time.perf_counter() - t)
-    nthreads = dict(client.nthreads())
-    # in flight: two tasks per worker thread, re-read every few seconds (clusters scale)
-    window = {"size": max(2, 2 * sum(nthreads.values())), "at": time.monotonic()}
-
-    def window_size() -> int:
-        if time.monotonic() - window["at"] > 5.0:
-            current = dict(client.nthreads())
-            nthreads.update(current)
-            window.update(size=max(2, 2 * sum(current.values())), at=time.monotonic())
-        return int(window["size"])
-
-    todo: deque[list[Job]] = deque(
-        list(jobs[i : i + chunk_visits]) for i in range(0, len(jobs), chunk_visits)
-    )
-    # chunks whose worker died are split into single visits, run one at a time so that a
-    # visit which kills workers takes no other visit with it
-    quarantine: deque[list[Job]] = deque()
-    in_flight: dict[str, tuple[Any, list[Job], bool]] = {}
-    seen: set[int] = set()
-    queue = as_completed()
-    stats: dict[str, Any] = {
-        "reused": 0,
-        "photos": 0,
-        "tasks": 0,
-        "split": 0,
-        "died": 0,
-        "visits_by_worker": {},
-        "setup_seconds": {},
-    }
-    backend_info: dict[str, Any] = {"name": backend, "device": device, "versions": {}}
-
-    def submit(chunk: list[Job], isolated: bool = False) -> None:
-        prev = {j.visit_id: previous[j.visit_id] for j in chunk if j.visit_id in previous}
-        future = client.submit(
-            score_chunk,
-            chunk,
-            weights,
-            backend,
-            device,
-            options,
-            prev,
-            key=f"salt-score-{run_id}-{stats['tasks']}",
-            pure=False,
-        )
-        stats["tasks"] += 1
-        in_flight[future.key] = (future, chunk, isolated)
-        queue.add(future)
-
-    def top_up() -> None:
-        if quarantine and not any(isolated for _, _, isolated in in_flight.values()):
-            submit(quarantine.popleft(), isolated=True)
-        while todo and len(in_flight) < window_size():
-            submit(todo.popleft())
-
-    top_up()
+    chunks = [list(jobs[i : i + chunk_visits]) for i in range(0, len(jobs), chunk_visits)]
+    run = _Dispatch(client, run_id, weights, (backend, device), options, previous)
     try:
-        while in_flight:
-            future = next(queue)
-            _, chunk, isolated = in_flight.pop(future.key)
-            try:
-                out = future.result()
-            except KilledWorker as exc:
-                if not isolated:  # find the visit that kills workers: retry each one alone
-                    stats["split"] += 1
-                    quarantine.extend([j] for j in chunk)
-                else:
-                    job = chunk[0]
-                    stats["died"] += 1
-                    if job.index not in seen:
-                        seen.add(job.index)
-                        err = error_row(
-                            f"visit {job.visit_id}: a cluster worker died each time it scored "
-                            f"this visit ({exc}); see the workers' logs",
-                            subject=job.subject,
-                            visit=job.visit,
-                            error_type="WorkerDied",
-                        )
-                        emit(failed_entry(job, err, model, options), {}, False)
-                top_up()
-                continue
-            finally:
-                future.release()
-            for entry, files, reused in out["results"]:
-                if entry["index"] in seen:  # a re-run task's duplicate: written once only
-                    continue
-                seen.add(entry["index"])
-                emit(entry, files, reused)
-            for stage, seconds in out["seconds"].items():
-                timer.add(stage, seconds)
-            stats["reused"] += out["reused"]
-            stats["photos"] += out["photos"]
-            by_worker = stats["visits_by_worker"]
-            by_worker[out["worker"]] = by_worker.get(out["worker"], 0) + len(out["results"])
-            stats["setup_seconds"][out["worker"]] = round(out["setup_seconds"], 3)
-            backend_info = out["backend"]
-            top_up()
-    except BaseException:  # a model error on a worker, Ctrl-C, a lost scheduler: stop the run
-        client.cancel([f for f, _, _ in in_flight.values()])
-        raise
+        run.run(
+            chunks,
+            lambda job, err: emit(failed_entry(job, err, model, options), {}, False),
+            emit,
+            timer,
+        )
     finally:
         with contextlib.suppress(Exception):  # the cluster may be gone already
             client.unregister_worker_plugin(plugin_name)
+    stats = run.stats
     return RunStats(
         reused=stats["reused"],
         photos_scored=stats["photos"],
-        backend=backend_info,
+        backend=run.backend_info,
         cluster={
             "scheduler": str(client.scheduler.address),
-            "workers": {str(k): int(v) for k, v in sorted(nthreads.items())},
+            "workers": {str(k): int(v) for k, v in sorted(run.nthreads.items())},
             "chunk_visits": chunk_visits,
             "tasks": stats["tasks"],
             "tasks_split_after_worker_deaths": stats["split"],
@@ -405,3 +314,153 @@ def run_on_cluster(
             "model_setup_seconds_by_worker": dict(sorted(stats["setup_seconds"].items())),
         },
     )
+
+
+class _Dispatch:
+    """The tasks of one cluster run: a window of chunks in flight, retries, quarantine.
+
+    Chunks whose worker died are split into single visits, run one at a time, so that a
+    visit which kills workers takes no other visit with it; a visit that kills its
+    worker when alone fails with a ``WorkerDied`` error row.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        run_id: str,
+        weights: str,
+        backend: tuple[str, str],
+        options: Options,
+        previous: Mapping[str, dict[str, Any]],
+    ) -> None:
+        from distributed import as_completed
+
+        self.client, self.run_id, self.weights = client, run_id, weights
+        self.backend, self.device = backend
+        self.options, self.previous = options, previous
+        self.todo: deque[list[Job]] = deque()
+        self.quarantine: deque[list[Job]] = deque()
+        self.in_flight: dict[str, tuple[Any, list[Job], bool]] = {}
+        self.seen: set[int] = set()
+        self.queue = as_completed()
+        self.stats: dict[str, Any] = {
+            "reused": 0,
+            "photos": 0,
+            "tasks": 0,
+            "split": 0,
+            "died": 0,
+            "visits_by_worker": {},
+            "setup_seconds": {},
+        }
+        self.backend_info: dict[str, Any] = {
+            "name": self.backend,
+            "device": self.device,
+            "versions": {},
+        }
+        self.nthreads = dict(client.nthreads())
+        # in flight: two tasks per worker thread, re-read every few seconds (clusters scale)
+        self._window = (max(2, 2 * sum(self.nthreads.values())), time.monotonic())
+
+    def window_size(self) -> int:
+        """Tasks to keep in flight: two per worker thread, re-read every 5 s."""
+        size, at = self._window
+        if time.monotonic() - at > 5.0:
+            self.nthreads.update(dict(self.client.nthreads()))
+            size = max(2, 2 * sum(self.nthreads.values()))
+            self._window = (size, time.monotonic())
+        return size
+
+    def submit(self, chunk: list[Job], isolated: bool = False) -> None:
+        """Send one chunk of visits to the cluster."""
+        prev = {j.visit_id: self.previous[j.visit_id] for j in chunk if j.visit_id in self.previous}
+        future = self.client.submit(
+            score_chunk,
+            chunk,
+            self.weights,
+            self.backend,
+            self.device,
+            self.options,
+            prev,
+            key=f"salt-score-{self.run_id}-{self.stats['tasks']}",
+            pure=False,
+        )
+        self.stats["tasks"] += 1
+        self.in_flight[future.key] = (future, chunk, isolated)
+        self.queue.add(future)
+
+    def top_up(self) -> None:
+        """Fill the window; one quarantined visit at a time, alone."""
+        if self.quarantine and not any(iso for _, _, iso in self.in_flight.values()):
+            self.submit(self.quarantine.popleft(), isolated=True)
+        while self.todo and len(self.in_flight) < self.window_size():
+            self.submit(self.todo.popleft())
+
+    def run(
+        self,
+        chunks: list[list[Job]],
+        fail: Callable[[Job, dict[str, Any]], None],
+        emit: Emit,
+        timer: Timer,
+    ) -> None:
+        """Score every chunk, handing each visit to ``emit`` (or ``fail``) exactly once."""
+        from distributed import KilledWorker
+
+        self.todo.extend(chunks)
+        self.top_up()
+        try:
+            while self.in_flight:
+                future = next(self.queue)
+                _, chunk, isolated = self.in_flight.pop(future.key)
+                try:
+                    out = future.result()
+                except KilledWorker as exc:
+                    self._worker_died(chunk, isolated, exc, fail)
+                    self.top_up()
+                    continue
+                finally:
+                    future.release()
+                self._collect(out, emit, timer)
+                self.top_up()
+        except BaseException:  # a model error on a worker, Ctrl-C, a lost scheduler: stop
+            self.client.cancel([f for f, _, _ in self.in_flight.values()])
+            raise
+
+    def _worker_died(
+        self,
+        chunk: list[Job],
+        isolated: bool,
+        exc: BaseException,
+        fail: Callable[[Job, dict[str, Any]], None],
+    ) -> None:
+        if not isolated:  # find the visit that kills workers: retry each one alone
+            self.stats["split"] += 1
+            self.quarantine.extend([j] for j in chunk)
+            return
+        job = chunk[0]
+        self.stats["died"] += 1
+        if job.index in self.seen:
+            return
+        self.seen.add(job.index)
+        err = error_row(
+            f"visit {job.visit_id}: a cluster worker died each time it scored "
+            f"this visit ({exc}); see the workers' logs",
+            subject=job.subject,
+            visit=job.visit,
+            error_type="WorkerDied",
+        )
+        fail(job, err)
+
+    def _collect(self, out: dict[str, Any], emit: Emit, timer: Timer) -> None:
+        for entry, files, reused in out["results"]:
+            if entry["index"] in self.seen:  # a re-run task's duplicate: written once only
+                continue
+            self.seen.add(entry["index"])
+            emit(entry, files, reused)
+        for stage, seconds in out["seconds"].items():
+            timer.add(stage, seconds)
+        self.stats["reused"] += out["reused"]
+        self.stats["photos"] += out["photos"]
+        by_worker = self.stats["visits_by_worker"]
+        by_worker[out["worker"]] = by_worker.get(out["worker"], 0) + len(out["results"])
+        self.stats["setup_seconds"][out["worker"]] = round(out["setup_seconds"], 3)
+        self.backend_info = out["backend"]
