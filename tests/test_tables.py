@@ -123,7 +123,12 @@ def test_fractions_refused_unless_declared(
     # total loss given as fractions: read as percent it would be SALT 1, a responder
     text = "subject,week,top,back,left,right\nA,0,1,1,1,1\nA,24,0.9,0.9,0.9,0.9\n"
     err = fails(tmp_path, text, capsys)
-    assert "lines [2, 3]: all four views at most 1" in err and "--view-scale fraction" in err
+    assert "lines [2, 3]: views between 0 and 1" in err and "--view-scale fraction" in err
+    # one fraction row among percentages is caught too; 1 % loss of one view is not a fraction
+    mixed = "subject,week,top,back,left,right\nA,0,80,70,60,60\nA,24,0.9,0.9,0.9,0.9\n"
+    assert "lines [3]" in fails(tmp_path, mixed, capsys)
+    regrown = "subject,week,top,back,left,right\nA,0,80,70,60,60\nA,24,1,0,0,0\n"
+    assert run(tmp_path, regrown)["salt"].tolist()[1] == pytest.approx(0.4)
     out = run(tmp_path, text, "--view-scale", "fraction")
     assert out["salt"].tolist() == [100.0, 90.0]
     assert out["salt_le_20"].tolist() == [False, False]

@@ -13,10 +13,10 @@ commas, capitalised headers and blank rows included) and says what it found.
 Visit labels are read with their units into weeks (``week-4``, ``Month 18``,
 ``day 10``: :func:`salt.trial.tables.visit_weeks`; the weeks are written to a
 ``visit_week`` column); subject IDs are NFC-normalised and trimmed, and IDs that
-differ only in case are an error. Per-view values that look like fractions
-(all four of a row at most 1, one above 0) are refused unless declared with
-``--view-scale fraction`` (or ``percent``). The output CSV is escaped against
-formula injection (:mod:`salt.io.csvsafe`).
+differ only in case are an error. Per-view values that look like fractions (no
+value in the table above 1, or a row with all four in (0, 1]) are refused unless
+declared with ``--view-scale fraction`` (or ``percent``). The output CSV is escaped
+against formula injection (:mod:`salt.io.csvsafe`).
 
 The ``visits.csv`` written by ``salt score`` is read too (columns ``top_pct``
 .. ``right_pct`` and ``salt``): its ``salt`` column is used as scored, and
@@ -121,9 +121,10 @@ def score_table(
     source : str, default "table"
         Name of the file, used in messages.
     view_scale : {"auto", "percent", "fraction"}, default "auto"
-        ``auto``: a row whose four values are all at most 1, one of them above 0,
-        looks like fractions and is refused; ``percent``: take values as written;
-        ``fraction``: values are 0-1 and are multiplied by 100.
+        ``auto``: a table whose values are all at most 1 (one above 0), or a row
+        whose four values all lie in (0, 1], looks like fractions and is refused;
+        ``percent``: take values as written; ``fraction``: values are 0-1 and are
+        multiplied by 100.
 
     Returns
     -------
@@ -219,13 +220,17 @@ def _check_scale(
                 f"({', '.join(f'{v}={views.loc[i, v]:g}' for v in VIEWS)})"
             )
     elif view_scale == "auto":
-        looks = (views <= 1.0).all(axis=1) & (views > 0.0).any(axis=1)
+        # a table whose values never exceed 1, or a row whose four views all lie in (0, 1]
+        small = (views <= 1.0).all(axis=1)
+        looks = small & (views > 0.0).all(axis=1)
+        if small.all() and (views > 0.0).any().any():
+            looks = small & (views > 0.0).any(axis=1)
         if looks.any():
             rows = out.index[looks.to_numpy()]
             lines = [line(i) for i in rows]
             first = ", ".join(f"{v}={views.loc[rows[0], v]:g}" for v in VIEWS)
             raise BadValueError(
-                f"{source}: lines {lines[:8]}: all four views at most 1 ({first}"
+                f"{source}: lines {lines[:8]}: views between 0 and 1 ({first}"
                 "): these look like fractions (0.9 = 90 %); give percentages 0-100, or declare "
                 "--view-scale fraction (or percent if they are really under 1 %)"
             )
