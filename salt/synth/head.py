@@ -348,6 +348,54 @@ _CORNERS = np.array(
 )
 
 
+def _intersect(
+    e: Ellipsoid,
+    idx: int,
+    cam: Camera,
+    col: list[npt.NDArray[np.float32]],
+    row: list[npt.NDArray[np.float32]],
+    depth: npt.NDArray[np.float32],
+    owner: npt.NDArray[np.int8],
+) -> None:
+    """Intersect the rays with one ellipsoid; keep it where it is the nearest hit so far."""
+    n = cam.size
+    origin = cam.origin
+    ctr = np.asarray(e.centre, dtype=np.float64)
+    # image box of the ellipsoid: the projected corners of its bounding box
+    corners = ctr + (_CORNERS * np.asarray(e.axes)) @ e.rotation().T
+    pr = cam.project(corners)
+    if (pr[:, 2] <= 0.5).any():  # reaches behind the camera: test every pixel
+        x0, x1, y0, y1 = 0, n, 0, n
+    else:
+        x0, x1 = int(max(0, pr[:, 0].min() - 2)), int(min(n, pr[:, 0].max() + 3))
+        y0, y1 = int(max(0, pr[:, 1].min() - 2)), int(min(n, pr[:, 1].max() + 3))
+    if x0 >= x1 or y0 >= y1:
+        return
+    ax = np.asarray(e.axes, dtype=np.float64)
+    rot = e.rotation().astype(np.float32)
+    o = ((origin - ctr) @ e.rotation()) / ax
+    inv = (1.0 / ax).astype(np.float32)
+    cs = (np.stack([col[k][x0:x1] for k in range(3)], axis=1) @ rot) * inv  # (w, 3)
+    rs = (np.stack([row[k][y0:y1] for k in range(3)], axis=1) @ rot) * inv  # (h, 3)
+    of = o.astype(np.float32)
+    # |dd|^2 and dd.o with dd = cs[j] + rs[i], expanded into 1-D terms and one product
+    a = (rs @ (2.0 * cs.T)) + np.einsum("ij,ij->i", cs, cs)[None, :]
+    a += np.einsum("ij,ij->i", rs, rs)[:, None]
+    b = (rs @ of)[:, None] + (cs @ of)[None, :]
+    cc = np.float32(o @ o - 1.0)
+    disc = b * b
+    disc -= a * cc
+    ok = disc > 0
+    if not ok.any():
+        return
+    with np.errstate(invalid="ignore"):
+        t = (-b - np.sqrt(disc)) / a
+    closer = t < depth[y0:y1, x0:x1]  # NaN (a miss) compares False
+    closer &= t > 0
+    np.copyto(depth[y0:y1, x0:x1], t, where=closer)
+    np.copyto(owner[y0:y1, x0:x1], np.int8(idx), where=closer)
+
+
 def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     """Ray cast a union of ellipsoids from a pinhole camera.
 
@@ -371,42 +419,9 @@ def raycast(parts: tuple[Ellipsoid, ...], cam: Camera) -> Hit:
     row = [(-c * cam.up[k]).astype(np.float32) for k in range(3)]
     depth = np.full((n, n), np.inf, dtype=np.float32)
     owner = np.full((n, n), -1, dtype=np.int8)
-    origin = cam.origin
     for idx, e in enumerate(parts):
-        ctr = np.asarray(e.centre, dtype=np.float64)
-        # image box of the ellipsoid: the projected corners of its bounding box
-        corners = ctr + (_CORNERS * np.asarray(e.axes)) @ e.rotation().T
-        pr = cam.project(corners)
-        if (pr[:, 2] <= 0.5).any():  # reaches behind the camera: test every pixel
-            x0, x1, y0, y1 = 0, n, 0, n
-        else:
-            x0, x1 = int(max(0, pr[:, 0].min() - 2)), int(min(n, pr[:, 0].max() + 3))
-            y0, y1 = int(max(0, pr[:, 1].min() - 2)), int(min(n, pr[:, 1].max() + 3))
-        if x0 >= x1 or y0 >= y1:
-            continue
-        ax = np.asarray(e.axes, dtype=np.float64)
-        rot = e.rotation().astype(np.float32)
-        o = ((origin - ctr) @ e.rotation()) / ax
-        inv = (1.0 / ax).astype(np.float32)
-        cs = (np.stack([col[k][x0:x1] for k in range(3)], axis=1) @ rot) * inv  # (w, 3)
-        rs = (np.stack([row[k][y0:y1] for k in range(3)], axis=1) @ rot) * inv  # (h, 3)
-        of = o.astype(np.float32)
-        # |dd|^2 and dd.o with dd = cs[j] + rs[i], expanded into 1-D terms and one product
-        a = (rs @ (2.0 * cs.T)) + np.einsum("ij,ij->i", cs, cs)[None, :]
-        a += np.einsum("ij,ij->i", rs, rs)[:, None]
-        b = (rs @ of)[:, None] + (cs @ of)[None, :]
-        cc = np.float32(o @ o - 1.0)
-        disc = b * b
-        disc -= a * cc
-        ok = disc > 0
-        if not ok.any():
-            continue
-        with np.errstate(invalid="ignore"):
-            t = (-b - np.sqrt(disc)) / a
-        closer = t < depth[y0:y1, x0:x1]  # NaN (a miss) compares False
-        closer &= t > 0
-        np.copyto(depth[y0:y1, x0:x1], t, where=closer)
-        np.copyto(owner[y0:y1, x0:x1], np.int8(idx), where=closer)
+        _intersect(e, idx, cam, col, row, depth, owner)
+    origin = cam.origin
     flat = np.flatnonzero(owner >= 0)
     ii, jj = np.divmod(flat, n)
     t_hit = np.take(depth, flat)
