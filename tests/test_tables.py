@@ -165,3 +165,11 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
         read_table(empty)
     with pytest.raises(InputFileError, match="no such file"):
         read_table(tmp_path / "nope.csv")
+
+
+def test_escaped_cells_read_back_once(tmp_path: Path) -> None:
+    # a table salt wrote (escaped) goes through salt endpoints without a second quote
+    text = "subject,week,top,back,left,right\n'=P1,0,50,50,50,50\n'=P1,12,10,10,10,10\n"
+    out = run(tmp_path, text)
+    assert out["subject"].tolist() == ["'=P1", "'=P1"]
+    assert out["pct_change"].tolist() == [0.0, -80.0]

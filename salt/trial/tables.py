@@ -17,7 +17,9 @@ system whatever its dialect, and says what it detected (:class:`TableFormat`):
   its line, never a shift of the columns.
 
 The returned table holds text (``None`` where empty) with the file's line
-numbers as its index (named ``line``), so later messages can name lines.
+numbers as its index (named ``line``), so later messages can name lines. A cell
+that :mod:`salt` escaped against formula injection (``'=x``) is read back as
+written (``=x``; :func:`salt.io.csvsafe.unescape_cell`).
 
 :func:`visit_weeks` reads visit labels with their units into one time axis
 in weeks (``week-4`` is week 4, ``day 10`` is 10/7, ``Month 18`` is 78, after
@@ -40,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from salt.errors import BadValueError, InputFileError
+from salt.io.csvsafe import unescape_cell
 from salt.trial.treatments import WEEKS_PER_MONTH, WEEKS_PER_YEAR
 
 __all__ = [
@@ -288,7 +291,7 @@ def _records(
             trailing.append(line)
             row = row[:width]
         row = row + [""] * (width - len(row))
-        records.append([c.strip() or None for c in row])
+        records.append([unescape_cell(c.strip()) or None for c in row])
         index.append(line)
     return records, index, blank, trailing
 
