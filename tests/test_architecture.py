@@ -126,3 +126,61 @@ def test_the_pure_layer_imports_no_torch_cv2_or_io() -> None:
         assert not imported & {"torch", "cv2", "os", "pathlib"}, (name, imported)
         deps = _graph()[name]
         assert all(d in PURE for d in deps), (name, deps)
+
+
+#: Size limits of the layout: a module this long, or a function with this many lines of
+#: code (docstring, comments and blank lines not counted), is split, unless the function
+#: states why not in a comment starting with ``# long:``.
+MODULE_LINES = 600
+FUNCTION_CODE_LINES = 80
+
+
+def _code_lines(lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    skip: set[int] = set()
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        skip = set(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    count = 0
+    for number in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+        text = lines[number - 1].strip()
+        if number not in skip and text and not text.startswith("#"):
+            count += 1
+    return count
+
+
+def _long_functions(source: str) -> list[tuple[str, int]]:
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = lines[node.lineno - 1 : node.end_lineno]
+            stated = any(line.strip().startswith("# long:") for line in body)
+            if _code_lines(lines, node) > FUNCTION_CODE_LINES and not stated:
+                found.append((node.name, node.lineno))
+    return found
+
+
+def test_no_module_is_too_long() -> None:
+    long = {
+        _module_name(p): n
+        for p in ROOT.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MODULE_LINES
+    }
+    assert not long, f"modules over {MODULE_LINES} lines: {long}"
+
+
+def test_no_function_is_too_long_without_a_reason() -> None:
+    long = {
+        f"{_module_name(p)}:{line} {name}"
+        for p in ROOT.rglob("*.py")
+        for name, line in _long_functions(p.read_text(encoding="utf-8"))
+    }
+    assert not long, f"functions over {FUNCTION_CODE_LINES} lines of code: {sorted(long)}"
+
+
+def test_the_length_check_counts_code_not_docstrings() -> None:
+    doc = '    """' + "\n".join(["doc"] * 100) + '"""\n'
+    code = "".join(f"    x{i} = {i}\n" for i in range(81))
+    assert _long_functions("def f():\n" + doc + "    return 1\n") == []
+    assert _long_functions("def f():\n" + code) == [("f", 1)]
+    assert _long_functions("def f():\n    # long: one table, clearer whole\n" + code) == []
