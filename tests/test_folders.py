@@ -309,3 +309,14 @@ def test_manifest_without_a_column_names_it(tmp_path):
     manifest.write_text("path,subject,view\na.jpg,P1,top\n", encoding="utf-8")
     with pytest.raises(salt.InputFileError, match=r"lacks the column.*visit"):
         read_manifest(manifest)
+
+
+def test_many_stray_files_give_one_log_line(tmp_path, caplog):
+    for view in salt.VIEWS:
+        touch(tmp_path / "P1" / "w0" / f"{view}.jpg")
+    for i in range(500):
+        touch(tmp_path / f"export_{i}.xml")
+    with caplog.at_level(logging.DEBUG, logger="salt.io"):
+        (visit,) = salt.discover_visits(tmp_path)
+    assert len(caplog.records) == 1 and "skipped 500 entries" in caplog.text
+    assert len(scan_folder(tmp_path).skipped) == 500

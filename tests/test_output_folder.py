@@ -127,28 +127,46 @@ def test_killed_runs_temporary_files_are_removed(tmp_path: Path, model) -> None:
     assert user.exists()
 
 
+@pytest.mark.parametrize("where", ["claim", "overlay"])
 def test_full_disk_is_one_line_and_exit_code_2(
-    tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    model,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
 ) -> None:
-    good_visit(tmp_path / "A" / "P1" / "w0")
+    root = tmp_path / "A"
+    good_visit(root / "P1" / "w0")
+    good_visit(root / "P2" / "w0")
+    out = tmp_path / "out"
     import salt.io.atomic
     import salt.model
 
     monkeypatch.setattr(salt.model, "load_model", lambda *a, **k: model)
+    replace = os.replace
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def full(src, dst):  # the disk fills up when this file is written
+        if (where == "claim" and OWNER_NAME in str(dst)) or (
+            where == "overlay" and "P2" in str(dst)
+        ):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return replace(src, dst)
 
-    monkeypatch.setattr(salt.io.atomic.os, "fsync", full)
-    code = main(
-        ["score", str(tmp_path / "A"), "-o", str(tmp_path / "out"), "-q", "--backend", "torch"]
-    )
+    monkeypatch.setattr(salt.io.atomic.os, "replace", full)
+    argv = ["score", str(root), "-o", str(out), "-q", "--backend", "torch", "--workers", "1"]
+    code = main(argv)
     err = capsys.readouterr().err
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("salt score: error")]
     assert len(lines) == 1 and "no space left on the device" in lines[0]
+    assert ("P2" if where == "overlay" else OWNER_NAME) in lines[0]  # names the file
     assert "Traceback" not in err
-    assert not [p for p in (tmp_path / "out").rglob(".salt-tmp.*")]
+    assert not list(out.rglob(".salt-tmp.*"))
+    monkeypatch.setattr(salt.io.atomic.os, "replace", replace)  # space freed
+    assert main(argv) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["counts"]["visits"] == 2
+    assert info["counts"]["reused"] == (1 if where == "overlay" else 0)  # P1 was kept
 
 
 # ------------------------------------------------------------- names and layouts
