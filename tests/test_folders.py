@@ -320,3 +320,12 @@ def test_many_stray_files_give_one_log_line(tmp_path, caplog):
         assert len(salt.discover_visits(tmp_path)) == 1
     assert len(caplog.records) == 1 and "skipped 500 entries" in caplog.text
     assert len(scan_folder(tmp_path).skipped) == 500
+
+
+def test_a_stray_view_photo_beside_subject_folders_is_skipped(tmp_path):
+    for view in salt.VIEWS:
+        touch(tmp_path / "P1" / "w0" / f"{view}.jpg")
+    stray = touch(tmp_path / "top.jpg")
+    scan = scan_folder(tmp_path)
+    assert [v.key for v in scan.visits] == ["P1/w0"] and scan.visits[0].complete
+    assert [(s.path, "move it into" in s.reason) for s in scan.skipped] == [(str(stray), True)]

@@ -4,8 +4,8 @@ Three layouts are read (see ``docs/folders.md``); the first two may be mixed und
 
 - nested: ``ROOT/<subject>/<visit>/<view>.<ext>``
 - flat: ``ROOT/<subject>_<visit>_<view>.<ext>`` (:func:`salt.io.names.parse_flat_name`)
-- one visit: ``ROOT/<view>.<ext>``; the subject and visit are the names of ROOT's
-  parent and of ROOT (``.../P012/week0``).
+- one visit: ``ROOT/<view>.<ext>`` and no folder in ROOT; the subject and visit are
+  the names of ROOT's parent and of ROOT (``.../P012/week0``).
 
 Any other files go through a manifest (:mod:`salt.io.manifest`). View names are
 matched by :func:`salt.io.names.view_of` (default aliases in five languages, plus a
@@ -314,7 +314,13 @@ class _Scan:
 
 
 def _single_visit(base: PhotoPath, top: list[_Entry], aliases: Mapping[str, str] | None) -> bool:
-    """Whether the root itself is one visit's folder (it holds a photo named after a view)."""
+    """Whether the root itself is one visit's folder.
+
+    It is when it holds a photo named after a view and no folder (a study folder with a
+    stray ``top.jpg`` beside its subject folders stays a study folder).
+    """
+    if any(is_folder and not name.startswith(".") for name, is_folder, _ in top):
+        return False
     for name, _, _ in top:
         stem = photo_stem(name)
         if stem is not None and parse_flat_name(name, aliases) is None:
