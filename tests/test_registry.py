@@ -126,9 +126,11 @@ def test_time_to_response_censored_at_switch_and_kaplan_meier() -> None:
     assert bari.loc[12.0, "responded"] == pytest.approx(1 / 3)
     assert bari.loc[24.0, "responded"] == pytest.approx(2 / 3)
     assert bari.loc[24.0, ["at_risk", "events", "censored"]].tolist() == [2, 1, 1]
-    assert (bari["ci_low"] <= bari["responded"]).all() and (
-        bari["responded"] <= bari["ci_high"]
-    ).all()
+    assert (bari["ci_low"] <= bari["responded"]).all()
+    assert (bari["responded"] <= bari["ci_high"]).all()
+    # median: the curve of no response first reaches 0.5 or less at week 24 (1/3)
+    med = survival.median_time_to_response(tte.reset_index(), by="drug").set_index("group")
+    assert med.loc["baricitinib", ["n", "events", "median"]].tolist() == [3, 2, 24.0]
 
 
 def test_response_by_drug_and_line_with_reasons() -> None:

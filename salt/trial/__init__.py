@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "response_by_treatment": "salt.trial.registry",
     "time_to_response_by_course": "salt.trial.registry",
     "kaplan_meier": "salt.trial.survival",
+    "median_time_to_response": "salt.trial.survival",
     "site_responders": "salt.trial.sites",
     "site_response_rates": "salt.trial.sites",
     "published_rates": "salt.trial.published",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from salt.errors import BadValueError
 
-__all__ = ["kaplan_meier"]
+__all__ = ["kaplan_meier", "median_time_to_response"]
 
 
 def kaplan_meier(
@@ -96,3 +96,57 @@ def kaplan_meier(
     out = pd.concat(frames, ignore_index=True)
     out[["ci_low", "ci_high"]] = np.clip(out[["ci_low", "ci_high"]].to_numpy(), 0.0, 1.0)
     return out
+
+
+def median_time_to_response(
+    table: pd.DataFrame,
+    *,
+    by: str | None = "drug",
+    duration: str = "weeks",
+    event: str = "event",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Median time to response per group, with its confidence interval (lifelines).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As for :func:`kaplan_meier`.
+    by : str or None, default "drug"
+        Column to group by; ``None`` for one group.
+    duration, event : str
+        Column names.
+    confidence : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``group``, ``n``, ``events``, ``median`` (the first time
+        the Kaplan-Meier probability of no response is at most 0.5; ``inf`` when
+        fewer than half respond) and ``ci_low`` / ``ci_high`` (lifelines'
+        ``median_survival_times`` of the pointwise band; ``inf`` when unbounded).
+    """
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    used = table[table[duration].notna()]
+    groups: list[tuple[Any, pd.DataFrame]] = (
+        list(used.groupby(by, sort=True)) if by else [("all", used)]
+    )
+    rows = []
+    for name, g in groups:
+        kmf = KaplanMeierFitter(alpha=1.0 - confidence)
+        kmf.fit(g[duration].astype(float), g[event].astype(bool), label="km")
+        ci = median_survival_times(kmf.confidence_interval_)
+        rows.append(
+            {
+                "group": name,
+                "n": len(g),
+                "events": int(g[event].astype(bool).sum()),
+                "median": float(kmf.median_survival_time_),
+                "ci_low": float(ci.iloc[0, 0]),
+                "ci_high": float(ci.iloc[0, 1]),
+            }
+        )
+    return pd.DataFrame(rows)
