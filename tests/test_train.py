@@ -238,3 +238,46 @@ def test_pretrained_encoder_weights_load_by_position(tmp_path: Path) -> None:
     torch.save(bad, tmp_path / "efficientnet-lite0-bad.pth")
     with pytest.raises(salt.InputFileError, match="tensors"):
         load_pretrained_encoder(net, tmp_path / "efficientnet-lite0-bad.pth")
+
+
+def test_a_student_starts_from_the_teachers_encoder_with_its_own_decoder(tmp_path: Path) -> None:
+    teacher = train(_opts(tmp_path, name="teacher", steps=4), renderer=render_fake)
+    student_config = dataclasses.replace(TINY, decoder_channels=(8, 8, 8, 8, 4))
+    # lr 0: the weights stay where they started, so the saved student shows its start
+    opts = _opts(
+        tmp_path,
+        name="student",
+        model=student_config,
+        steps=1,
+        lr=0.0,
+        min_lr=0.0,
+        val_visits=0,
+        encoder_from=str(teacher.run_dir / "last"),
+    )
+    train(opts, renderer=render_fake)
+    source = load_model(teacher.run_dir / "last").network
+    student = load_model(tmp_path / "student" / "last")
+    assert student.config.decoder_channels == (8, 8, 8, 8, 4)
+    weights = dict(source.encoder.named_parameters())
+    for name, value in student.network.encoder.named_parameters():
+        torch.testing.assert_close(value, weights[name], rtol=0, atol=0)
+    # a fresh encoder would not match: the copy is what made them equal
+    fresh = train(
+        _opts(
+            tmp_path, name="fresh", model=student_config, steps=1, lr=0.0, min_lr=0.0, val_visits=0
+        ),
+        renderer=render_fake,
+    )
+    other = load_model(fresh.run_dir / "last").network
+    assert any(not torch.equal(v, weights[n]) for n, v in other.encoder.named_parameters())
+
+
+def test_copy_encoder_refuses_another_encoder() -> None:
+    from salt.errors import ModelError
+    from salt.model import build_network
+    from salt.training.train import copy_encoder
+
+    small = build_network(TINY)
+    other = build_network(dataclasses.replace(TINY, encoder="tu-mobilenetv3_small_100"))
+    with pytest.raises(ModelError, match="encoder differs"):
+        copy_encoder(other, small)

@@ -196,6 +196,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PTH",
         help="ImageNet EfficientNet-Lite weights to start the encoder from (training only)",
     )
+    parser.add_argument(
+        "--encoder-from",
+        default=None,
+        metavar="MODEL",
+        help="start the encoder from a trained model's (name or folder; same encoder), "
+        "the decoder from scratch: a student with a lighter --decoder-channels",
+    )
     parser.set_defaults(func=run)
 
 
@@ -247,6 +254,7 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
             else ()
         ),
         "select_on": args.select_on,
+        "encoder_from": getattr(args, "encoder_from", None),
     }
     kwargs.update(overrides)
     return TrainOptions(**kwargs)  # type: ignore[arg-type]

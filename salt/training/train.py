@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from salt.classmap import IGNORE_INDEX, view_percent
-from salt.errors import BadValueError
+from salt.errors import BadValueError, ModelError
 from salt.io.folders import find_labelled_pairs
 from salt.model import ModelConfig, SaltModel, build_network, load_model, save_model
 from salt.training.augment import augment
@@ -142,6 +142,10 @@ class TrainOptions:
         Restrict ``real_val`` to these people (``S<nn>``); empty = all.
     select_on : {"synthetic", "real"}
         Keep as ``best/`` the checkpoint with the lowest synthetic or real SALT MAE.
+    encoder_from : str, optional
+        Start the encoder from a trained model's encoder (a registered name or a model
+        folder; same encoder architecture), the decoder from scratch: how a model with a
+        lighter decoder (a student) is trained from a shipped one.
     """
 
     name: str
@@ -177,6 +181,7 @@ class TrainOptions:
     real_val: Path | None = None
     real_val_subjects: Sequence[str] = ()
     select_on: str = "synthetic"
+    encoder_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -326,6 +331,9 @@ class _Run:
         if start is not None and not opts.resume:
             network.load_state_dict(start.network.state_dict())
             logger.info("starting from model %s (sha256 %s)", start.name, start.sha256[:12])
+        if opts.encoder_from and not opts.resume and start is None:
+            n_loaded = copy_encoder(load_model(opts.encoder_from).network, network)
+            logger.info("encoder started from model %s (%d tensors)", opts.encoder_from, n_loaded)
         network.train()
         return config, network
 
@@ -479,6 +487,32 @@ class _Run:
                 break
         self.checkpoint()
         return TrainResult(self.run_dir, self.step, self.elapsed, finished, self.best, self.history)
+
+
+def copy_encoder(source: torch.nn.Module, target: torch.nn.Module) -> int:
+    """Copy a trained network's encoder weights into another network's encoder.
+
+    Parameters
+    ----------
+    source, target : torch.nn.Module
+        smp networks with the same encoder architecture (their decoders may differ).
+
+    Returns
+    -------
+    int
+        Number of tensors copied.
+
+    Raises
+    ------
+    ModelError
+        If the encoders differ (a tensor missing or of another shape).
+    """
+    src = source.encoder.state_dict()  # type: ignore[union-attr]
+    own = target.encoder.state_dict()  # type: ignore[union-attr]
+    if src.keys() != own.keys() or any(src[k].shape != own[k].shape for k in own):
+        raise ModelError("the source model's encoder differs from the new network's encoder")
+    target.encoder.load_state_dict(src)  # type: ignore[union-attr]
+    return len(src)
 
 
 def _options_dict(opts: TrainOptions) -> dict[str, Any]:
