@@ -310,36 +310,10 @@ def score_folder(
             _claim(out_path, root_path, m, replace_output)
         # on a cluster the workers, not this process, resolve and check the device
         be_name, be_device = resolve_backend(backend, device, check_device=client is None)
-        n_workers = workers or min(8, default_threads())
-        options = Options(
-            batch_size=batch_size,
-            workers=n_workers,
-            writers=writers or n_workers,
-            prefetch=prefetch or max(2 * n_workers, batch_size // 2),
-            settings=_settings(
-                m, be_name, partial, strict, quality_thresholds, min_side, masks, overlays
-            ),
-            partial=partial,
-            strict=strict,
-            thresholds=quality_thresholds,
-            min_side=min_side,
-            overlays=overlays and out_path is not None,
-            masks=masks and out_path is not None,
-        )
+        options = _options(call, quality_thresholds, m, be_name, writes=out_path is not None)
         jobs = [_job(i, v) for i, v in enumerate(scan.visits)]
         entries, stats = _run(
-            jobs,
-            out_path,
-            resume=resume,
-            progress=progress,
-            client=client,
-            chunk_visits=chunk_visits,
-            device=device,
-            be_device=be_device,
-            model=m,
-            backend=be_name,
-            options=options,
-            timer=timer,
+            jobs, out_path, call, be_device, model=m, backend=be_name, options=options, timer=timer
         )
         visits_df = _write_tables(out_path, entries, scan.skipped, timer)
         counts = _counts(visits_df, jobs, stats, len(scan.skipped))
@@ -368,46 +342,43 @@ def score_folder(
             lock.release()
 
 
-def _settings(
-    m: Any,
-    backend: str,
-    partial: bool,
-    strict: bool,
-    thresholds: Any,
-    min_side: int,
-    masks: bool,
-    overlays: bool,
-) -> str:
-    """Return the settings that make a visit's result (part of its resume key), as JSON."""
-    settings = {
-        "model": [str(m.name), str(m.sha256)],
+def _options(
+    call: Mapping[str, Any], thresholds: Any, model: Any, backend: str, *, writes: bool
+) -> Options:
+    """Return the pipeline options of a run (``call``: the arguments of :func:`score_folder`)."""
+    n_workers = call["workers"] or min(8, default_threads())
+    settings = {  # what makes a visit's result: part of its resume key
+        "model": [str(model.name), str(model.sha256)],
         "backend": backend,
-        "partial": partial,
-        "strict": strict,
         "thresholds": thresholds,
-        "min_side": min_side,
-        "masks": masks,
-        "overlays": overlays,
+        **{k: call[k] for k in ("partial", "strict", "min_side", "masks", "overlays")},
     }
-    return json.dumps(settings, sort_keys=True, default=str)
+    return Options(
+        batch_size=call["batch_size"],
+        workers=n_workers,
+        writers=call["writers"] or n_workers,
+        prefetch=call["prefetch"] or max(2 * n_workers, call["batch_size"] // 2),
+        settings=json.dumps(settings, sort_keys=True, default=str),
+        partial=call["partial"],
+        strict=call["strict"],
+        thresholds=thresholds,
+        min_side=call["min_side"],
+        overlays=call["overlays"] and writes,
+        masks=call["masks"] and writes,
+    )
 
 
 def _run(
-    jobs: list[Job],
-    out: Path | None,
-    *,
-    resume: bool,
-    progress: bool,
-    client: Any,
-    chunk_visits: int,
-    device: str,
-    be_device: str,
-    **common: Any,
+    jobs: list[Job], out: Path | None, call: Mapping[str, Any], be_device: str, **common: Any
 ) -> tuple[list[dict[str, Any]], RunStats]:
-    """Score ``jobs`` here or on the cluster, writing each visit as it finishes."""
-    options = common["options"]
+    """Score ``jobs`` here or on the cluster, writing each visit as it finishes.
+
+    ``call`` holds the arguments of :func:`score_folder`; ``common`` the model,
+    backend name, options and timer.
+    """
+    options, client = common["options"], call["client"]
     journal = Journal(out) if out is not None else None
-    previous = journal.read() if (journal is not None and resume) else {}
+    previous = journal.read() if (journal is not None and call["resume"]) else {}
     # a finished visit is reused only if the files it refers to are still there
     previous = {
         k: e for k, e in previous.items() if outputs_exist(out, e, options.overlays, options.masks)
@@ -415,7 +386,11 @@ def _run(
     from tqdm import tqdm
 
     bar = tqdm(
-        total=len(jobs), unit="visit", disable=not progress, desc="scoring", dynamic_ncols=True
+        total=len(jobs),
+        unit="visit",
+        disable=not call["progress"],
+        desc="scoring",
+        dynamic_ncols=True,
     )
     writer = OutputWriter(out, journal, bar)
     try:
@@ -427,8 +402,8 @@ def _run(
             stats = run_on_cluster(
                 client,
                 jobs,
-                device=device,
-                chunk_visits=chunk_visits,
+                device=call["device"],
+                chunk_visits=call["chunk_visits"],
                 previous=previous,
                 emit=writer,
                 **common,
