@@ -306,3 +306,19 @@ def test_synth_has_quiet_flag() -> None:
 
     args = build_parser(only="synth").parse_args(["synth", "OUT", "-q"])
     assert args.no_progress is True
+
+
+def test_folder_of_an_earlier_version_is_recognised(tmp_path: Path, model) -> None:
+    good_visit(tmp_path / "A" / "P1" / "w0")
+    good_visit(tmp_path / "B" / "P2" / "w0")
+    out = tmp_path / "out"
+    score(tmp_path / "A", out, model)
+    (out / OWNER_NAME).unlink()  # as an earlier version left it: run.json names the input
+    score(tmp_path / "A", out, model)  # same input: resumes
+    (out / OWNER_NAME).unlink()
+    (out / "run.json").unlink()  # killed before its run.json: only the journal is left
+    with pytest.raises(OutputError, match="input is not recorded"):
+        score(tmp_path / "A", out, model)
+    score(tmp_path / "B", out, model, replace_output=True)
+    assert list(tables(out)["visits"]["subject"]) == ["P2"]
+    assert not (out / "overlays" / "P1").exists()

@@ -14,7 +14,8 @@ later run into the same folder:
   ``run.json`` (or another name salt writes) without the record is refused.
 
 Folders written before the record existed are recognised by their ``run.json``
-(``arguments.root``). Temporary files of a killed run (:data:`salt.io.atomic.TEMP_PREFIX`)
+(``arguments.root``), or by a journal alone (input unknown: only ``replace=True``
+reuses them). Temporary files of a killed run (:data:`salt.io.atomic.TEMP_PREFIX`)
 are removed by the next run (:func:`remove_temporaries`).
 """
 
@@ -85,6 +86,8 @@ def _owner(out: Path) -> dict[str, Any] | None:
             "model_name": model.get("name", ""),
             "model_sha256": model.get("sha256", ""),
         }
+    if (out / _JOURNAL).exists():  # an earlier version's run killed before its run.json
+        return {"input": "", "model_name": "", "model_sha256": ""}
     return None
 
 
@@ -122,7 +125,8 @@ def claim_output_folder(
     elif _resolved(owner["input"]) != _resolved(source):
         if not replace:
             raise OutputError(
-                f"output folder {out} holds the results of {owner['input'] or 'another input'} "
+                f"output folder {out} holds the results of "
+                f"{owner['input'] or 'an earlier run whose input is not recorded'} "
                 f"(model {owner.get('model_name') or '?'}), not of {source}: choose another "
                 "folder, or replace those results with --replace-output"
             )
