@@ -24,7 +24,7 @@ BUDGET_S = 120.0  # "each < 2 min on the CI machine"
 
 def test_there_are_notebooks() -> None:
     names = {p.stem for p in PATHS}
-    assert {"01_quickstart", "02_trial_analysis", "03_rater_agreement"} <= names
+    assert {"01_quickstart", "02_trial_analysis", "03_rater_agreement", "04_registry"} <= names
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
