@@ -290,7 +290,8 @@ def test_manifest_scores_any_names(tmp_path):
             for i, v in enumerate(("top", "hinten", "Left Side", "r"))
         )
         + f"{files[4]};P01;week 4;front\n"
-        + "phone/IMG_0.JPG;;week 4;top\n",
+        + "phone/IMG_0.JPG;;week 4;top\n"
+        + "phone/IMG_0.JPG;P01/a;week 4;top\n",
         encoding="utf-8",
     )
     assert is_manifest(manifest) and not is_manifest(tmp_path)
@@ -298,8 +299,9 @@ def test_manifest_scores_any_names(tmp_path):
     (visit,) = scan.visits
     assert (visit.subject, visit.visit) == ("P01", "week 4") and visit.complete
     assert visit.paths["back"] == tmp_path / "phone" / "IMG_1.JPG"
-    assert [s.path for s in scan.skipped] == [f"{manifest}:6", f"{manifest}:7"]
+    assert [s.path for s in scan.skipped] == [f"{manifest}:{n}" for n in (6, 7, 8)]
     assert "'front'" in scan.skipped[0].reason and "empty" in scan.skipped[1].reason
+    assert "'/'" in scan.skipped[2].reason
 
 
 def test_manifest_without_a_column_names_it(tmp_path):

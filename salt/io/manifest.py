@@ -4,7 +4,7 @@ Columns (headers in any case): ``path``, ``subject``, ``visit``, ``view``. ``pat
 is a local path (relative paths are taken from the manifest's folder) or a URL;
 ``view`` is a view name or alias (:func:`salt.io.names.load_view_aliases`). Phone
 files such as ``IMG_1234.JPG`` are scored this way. A line that cannot be used
-(empty subject, unknown view, ...) becomes a :class:`salt.io.folders.Skipped` row
+(empty subject, a ``/`` in a name, unknown view, ...) becomes a :class:`salt.io.folders.Skipped` row
 naming the line; two lines for one view of a visit make a duplicate, as in a folder.
 """
 
@@ -79,6 +79,9 @@ def read_manifest(
         where = f"{path}:{line}"
         if not cells["path"] or not cells["subject"] or not cells["visit"]:
             skipped.append(Skipped(where, "manifest line with an empty path, subject or visit"))
+            continue
+        if "/" in cells["subject"] + cells["visit"]:  # "a/b" + "c" would meet "a" + "b/c"
+            skipped.append(Skipped(where, "a subject or visit name holds '/'; use another mark"))
             continue
         view = table_aliases.get(alias_key(cells["view"]))
         if view is None:
