@@ -233,7 +233,11 @@ def test_photos_with_unknown_names_keep_their_visit(tmp_path):
     for i in range(4):
         touch(tmp_path / "P1" / "w0" / f"IMG_{i}.jpg")
     touch(tmp_path / "P2" / "w0" / "top.jpg")
+    (tmp_path / "P2" / "w4").mkdir()
     scan = scan_folder(tmp_path)
+    assert [(s.path, s.reason) for s in scan.skipped if "empty" in s.reason] == [
+        (str(tmp_path / "P2" / "w4"), "empty folder")
+    ]
     p1 = next(v for v in scan.visits if v.subject == "P1")
     assert p1.missing == salt.VIEWS and not p1.paths  # reported, not vanished
     assert sum("names no view" in s.reason for s in scan.skipped) == 4

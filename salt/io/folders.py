@@ -253,6 +253,8 @@ class _Scan:
             self.skip(folder, str(exc))
             return
         self.found.setdefault(key, {})
+        if not entries:
+            self.skip(folder, "empty folder")
         for name, is_folder, item in entries:
             stem = photo_stem(name)
             named = view_of(stem, self.aliases) if stem is not None else None
@@ -313,7 +315,7 @@ class _Scan:
         return out
 
 
-def _single_visit(base: PhotoPath, top: list[_Entry], aliases: Mapping[str, str] | None) -> bool:
+def _single_visit(top: list[_Entry], aliases: Mapping[str, str] | None) -> bool:
     """Whether the root itself is one visit's folder.
 
     It is when it holds a photo named after a view and no folder (a study folder with a
@@ -378,7 +380,7 @@ def scan_folder(
     shown = root if isinstance(root, str) and "://" in root else base  # as the user wrote it
     top = _list(base, shown, "photo folder")
     scan = _Scan(aliases, exclude)
-    if _single_visit(base, top, aliases):
+    if _single_visit(top, aliases):
         scan.visit_folder(_names_of(base), base)
     else:
         for name, is_folder, entry in top:
