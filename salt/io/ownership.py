@@ -7,9 +7,10 @@ later run into the same folder:
 - with the same input goes on (resume; a new model re-scores the visits);
 - with another input is refused, naming the input the folder belongs to, unless
   asked to replace those results (``replace=True``, ``salt score --replace-output``):
-  then the files the earlier run wrote (tables, ``run.json``, journal, and the
-  overlays and masks its journal lists) are removed first, so no row or overlay of
-  the other input is left behind;
+  then the files the earlier run wrote (tables, ``run.json``, ``report.html``,
+  journal, and the overlays and masks its journal lists) are removed first, so no
+  row or overlay of the other input is left behind (a person's mask corrections in
+  ``corrections/`` are kept: they apply only to photos with the same SHA256);
 - never touches a file salt did not write: a folder that holds ``visits.csv``,
   ``run.json`` (or another name salt writes) without the record is refused.
 
@@ -48,12 +49,24 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "errors.csv",
     "skipped.csv",
     "run.json",
+    "report.html",
+    "corrections.csv",
     ".salt-journal.jsonl",
     "overlays",
     "masks",
+    "corrections",
 )
 
-_TABLES = ("visits.csv", "visits.parquet", "views.csv", "errors.csv", "skipped.csv", "run.json")
+_TABLES = (
+    "visits.csv",
+    "visits.parquet",
+    "views.csv",
+    "errors.csv",
+    "skipped.csv",
+    "run.json",
+    "report.html",
+    "corrections.csv",
+)
 _JOURNAL = ".salt-journal.jsonl"
 
 
