@@ -35,7 +35,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _score(data: Path, out: Path, backend: str) -> pd.DataFrame:
     argv = ["score", str(data / "photos"), "-o", str(out), "--backend", backend, "-q"]
     assert main([*argv, "--no-overlays"]) == 0
-    views = pd.read_csv(out / "views.csv", dtype={"subject": str, "visit": str})
+    # round_trip: pandas' default float parser may miss the last digit of a written float
+    views = pd.read_csv(
+        out / "views.csv", dtype={"subject": str, "visit": str}, float_precision="round_trip"
+    )
     return views.set_index(["subject", "visit", "view"])["loss_pct"]
 
 

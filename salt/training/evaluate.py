@@ -51,6 +51,7 @@ from salt.classmap import IGNORE_INDEX, view_percent
 from salt.errors import BadValueError, InputFileError
 from salt.inference.local import Predictor
 from salt.io.atomic import atomic_write_bytes
+from salt.io.csvsafe import csv_text
 from salt.io.folders import labelled_photos
 from salt.io.photo import load_mask
 from salt.model import SaltModel
@@ -505,16 +506,14 @@ def write_report(
         "groups": out / "groups.csv",
     }
     atomic_write_bytes(paths["report"], (json.dumps(_jsonable(report), indent=2) + "\n").encode())
-    atomic_write_bytes(
-        paths["visits"], result.visits.to_csv(index=False, float_format="%.4f").encode()
-    )
+    atomic_write_bytes(paths["visits"], csv_text(result.visits, float_format="%.4f").encode())
     rows = [
         {"column": col, "value": value, **stats}
         for col, values in result.metrics.get("groups", {}).items()
         for value, stats in values.items()
     ]
     groups = pd.DataFrame(rows, columns=["column", "value", "n", "mae", "bias"])
-    atomic_write_bytes(paths["groups"], groups.to_csv(index=False, float_format="%.4f").encode())
+    atomic_write_bytes(paths["groups"], csv_text(groups, float_format="%.4f").encode())
     return paths
 
 
