@@ -114,16 +114,16 @@ def cache(tmp_path, monkeypatch):
 @pytest.fixture
 def exports(monkeypatch):
     """Count the ONNX exports (each one means the cache was not used)."""
-    from salt.model import backends
+    from salt.model import export
 
     calls: list[int] = []
-    original = backends._export_onnx
+    original = export.export_onnx
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(backends, "_export_onnx", counting)
+    monkeypatch.setattr(export, "export_onnx", counting)
     return calls
 
 
@@ -185,7 +185,7 @@ def test_stale_manifest_from_another_version_is_rebuilt(
 ) -> None:
     import json
 
-    from salt.model import backends
+    from salt.model import export
 
     model, batch, ref = model_and_batch
     _run(model, batch)
@@ -197,8 +197,10 @@ def test_stale_manifest_from_another_version_is_rebuilt(
     assert state == "stored" and len(exports) == 2
     assert (maps == ref).mean() > 0.999
     # A new library version gives a new key: a new entry, the old one untouched.
-    real = backends._version
-    monkeypatch.setattr(backends, "_version", lambda d: "9999.0" if d == "openvino" else real(d))
+    real = export.library_version
+    monkeypatch.setattr(
+        export, "library_version", lambda d: "9999.0" if d == "openvino" else real(d)
+    )
     _, state = _run(model, batch)
     assert state == "stored" and len(exports) == 3
     assert len(list((cache / "exports").iterdir())) == 2
@@ -219,7 +221,7 @@ def test_damaged_openvino_blob_is_recompiled(model_and_batch, cache, exports) ->
 
 def test_cache_key_follows_the_weights(tmp_path, model_and_batch) -> None:
     from salt.model import load_model, save_model
-    from salt.model.backends import export_key
+    from salt.model.export import export_key
 
     model, _, _ = model_and_batch
     save_model(model, tmp_path / "m")

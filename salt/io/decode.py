@@ -1,21 +1,20 @@
-"""Bytes of one image file -> upright RGB pixels, strictly, and only as large as needed.
+"""Bytes of one image file -> upright RGB pixels: the formats Pillow reads, and shared rules.
 
-:func:`decode_image` is what :func:`salt.io.photo.load_photo` runs on a file's bytes:
+:func:`salt.io.photo.load_photo` tells the format from the bytes (:func:`sniff_format`,
+never the name) and decodes JPEGs with :mod:`salt.io.decode_jpeg` and everything else
+with :func:`decode_pillow`. Both follow the rules defined here:
 
-* the format is told from the bytes (never the name); a file that starts like a
-  known image format but cannot be opened is *damaged* (:class:`CorruptImageError`),
-  anything else is *not an image* (:class:`NotAnImageError`);
+* a file that starts like a known image format but cannot be opened is *damaged*
+  (:class:`CorruptImageError`), anything else is *not an image* (:class:`NotAnImageError`);
 * the size the header declares is checked before any pixel is allocated
-  (:data:`MAX_PIXELS`, ``min_side``);
-* **JPEG** is decoded by libjpeg-turbo (simplejpeg) with DCT scaling: the scale,
-  chosen from the header, is the smallest of 1/8, 1/4, 1/2, 1 whose short side is
-  still >= ``target_side``; libjpeg's warnings ("Corrupt JPEG data", "Premature end
-  of JPEG file") are errors;
-* the **other formats** (PNG, TIFF, WebP, HEIC/HEIF, BMP, GIF) are decoded by Pillow
-  (pillow-heif for HEIF), after the container checks of :mod:`salt.io.damage` (and a
-  CRC check of every PNG chunk), then reduced by the same factor with OpenCV's area
-  resampling; Pillow's warnings while it reads a header are errors;
-* the EXIF orientation is applied exactly once.
+  (:func:`check_size`: :data:`MAX_PIXELS`, ``min_side``);
+* the decode is reduced by the largest factor in (8, 4, 2) that keeps the short side
+  >= ``target_side`` (:func:`reduction_for`);
+* PNG, TIFF, WebP, HEIC/HEIF (pillow-heif), BMP and GIF are decoded by Pillow after the
+  container checks of :mod:`salt.io.damage` (and a CRC check of every PNG chunk),
+  then area-resized by that factor; Pillow's warnings while it reads a header are
+  errors (:func:`pillow_warnings`);
+* the EXIF orientation is applied exactly once (:func:`apply_orientation`).
 
 Every problem raises a subclass of :class:`salt.InputFileError` naming the file.
 """
@@ -48,7 +47,7 @@ __all__ = [
     "Decoded",
     "apply_orientation",
     "check_size",
-    "decode_image",
+    "decode_pillow",
     "exif_orientation",
     "pillow_warnings",
     "reduction_for",
@@ -267,61 +266,6 @@ def _shrink(rgb: npt.NDArray[np.uint8], reduction: int) -> npt.NDArray[np.uint8]
     return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
 
 
-# --------------------------------------------------------------------------- entry
-def decode_image(
-    data: bytes, name: str, *, target_side: int | None = None, min_side: int = 256
-) -> Decoded:
-    """Decode an image file's bytes into upright RGB (see module notes).
-
-    Parameters
-    ----------
-    data : bytes
-        The whole file.
-    name : str
-        The file's name, for messages.
-    target_side : int, optional
-        Smallest short side needed (the network input); the decode is reduced by the
-        largest factor in (8, 4, 2) that keeps the short side >= it. None: full size.
-    min_side : int, default 256
-        Smallest short side accepted at full resolution.
-
-    Returns
-    -------
-    Decoded
-        ``rgb`` (H, W, 3) uint8, upright; ``original_size`` (width, height) at full
-        resolution after orientation; ``orientation`` applied (1-8); ``reduction``.
-
-    Raises
-    ------
-    NotAnImageError
-        The bytes are no image format.
-    CorruptImageError
-        A damaged or truncated file: every decoder warning or error, a damaged
-        container, a zero-filled block in the image data.
-    ImageTooLargeError
-        The header declares more than :data:`MAX_PIXELS`.
-    ImageTooSmallError
-        The short side is below ``min_side``.
-    """
-    fmt = sniff_format(data)
-    try:
-        if fmt == "JPEG":
-            from salt.io.decode_jpeg import decode_jpeg
-
-            return decode_jpeg(data, name, target_side=target_side, min_side=min_side)
-        return _decode_pillow(data, name, fmt, target_side=target_side, min_side=min_side)
-    except (CorruptImageError, NotAnImageError, ImageTooLargeError, ImageTooSmallError):
-        raise
-    except MemoryError:
-        raise ImageTooLargeError(
-            f"{name!r} is too large to decode in the memory available"
-        ) from None
-    except Exception as exc:  # any other decoder failure on a bad file is damage
-        raise CorruptImageError(
-            f"{name!r} is a damaged {fmt or 'image'} file ({type(exc).__name__}: {exc})"
-        ) from None
-
-
 # --------------------------------------------------------------------------- Pillow formats
 def _container_damage(im: Any, data: bytes, fmt: str) -> str | None:
     """Damage the decoder would not report (:mod:`salt.io.damage`, PNG chunk CRCs)."""
@@ -346,9 +290,32 @@ def _container_damage(im: Any, data: bytes, fmt: str) -> str | None:
     return None
 
 
-def _decode_pillow(
+def decode_pillow(
     data: bytes, name: str, fmt: str | None, *, target_side: int | None, min_side: int
 ) -> Decoded:
+    """Decode a non-JPEG file with Pillow: checks, then pixels (see module notes).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        The file's name, for messages.
+    fmt : str or None
+        The format :func:`sniff_format` told (None: unknown).
+    target_side, min_side : int
+        As for :func:`salt.io.photo.load_photo`.
+
+    Returns
+    -------
+    Decoded
+
+    Raises
+    ------
+    NotAnImageError, CorruptImageError, ImageTooLargeError, ImageTooSmallError
+        As for :func:`salt.io.photo.load_photo`; other exceptions of the decoder are
+        turned into :class:`CorruptImageError` by the caller.
+    """
     im = _open_pillow(data, name, fmt)
     try:
         fmt = str(im.format or fmt or "unknown")

@@ -3,11 +3,12 @@
 :func:`load_photo` is the single entry point from a file to pixels. It
 
 * reads the file once (so the SHA256 and the pixels come from the same bytes),
-* decodes it with :func:`salt.io.decode.decode_image`: the format is told from the
-  bytes, the size the header declares is checked before any pixel is allocated,
-  JPEGs are decoded by libjpeg-turbo at a reduced DCT scale chosen from the header
-  (1/2, 1/4 or 1/8, the smallest that keeps the short side >= ``target_side``), so a
-  100 MP photo never exists at full resolution in memory, and the other formats
+* decodes it (:mod:`salt.io.decode_jpeg` for JPEG, :mod:`salt.io.decode` for the
+  other formats): the format is told from the bytes, the size the header declares
+  is checked before any pixel is allocated, JPEGs are decoded by libjpeg-turbo at a
+  reduced DCT scale chosen from the header (1/2, 1/4 or 1/8, the smallest that keeps
+  the short side >= ``target_side``), so a 100 MP photo never exists at full
+  resolution in memory, and the other formats
   (PNG 8/16-bit, grey, alpha; TIFF; WebP; HEIC/HEIF via pillow-heif; BMP, GIF first
   frame) are decoded by Pillow and area-resized by the same factor,
 * applies the EXIF orientation (1-8) exactly once, and
@@ -49,7 +50,8 @@ import numpy as np
 import numpy.typing as npt
 
 from salt.errors import BadValueError, InputFileError
-from salt.io.decode import MAX_PIXELS, apply_orientation, decode_image
+from salt.io.decode import MAX_PIXELS, Decoded, apply_orientation, decode_pillow, sniff_format
+from salt.io.decode_jpeg import decode_jpeg
 from salt.io.photo_errors import (
     CorruptImageError,
     EmptyFileError,
@@ -283,8 +285,60 @@ def load_photo(
         name = str(path)
         data = _read_url_bytes(name)
     sha = hashlib.sha256(data).hexdigest()
-    d = decode_image(data, name, target_side=target_side, min_side=min_side)
+    d = _decode(data, name, target_side=target_side, min_side=min_side)
     return Photo(d.rgb, name, sha, d.original_size, d.orientation, d.reduction, d.format)
+
+
+def _decode(
+    data: bytes, name: str, *, target_side: int | None = None, min_side: int = 256
+) -> Decoded:
+    """Decode an image file's bytes into upright RGB (JPEG or Pillow path; see module notes).
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    name : str
+        The file's name, for messages.
+    target_side : int, optional
+        Smallest short side needed (the network input); the decode is reduced by the
+        largest factor in (8, 4, 2) that keeps the short side >= it. None: full size.
+    min_side : int, default 256
+        Smallest short side accepted at full resolution.
+
+    Returns
+    -------
+    Decoded
+        ``rgb`` (H, W, 3) uint8, upright; ``original_size`` (width, height) at full
+        resolution after orientation; ``orientation`` applied (1-8); ``reduction``.
+
+    Raises
+    ------
+    NotAnImageError
+        The bytes are no image format.
+    CorruptImageError
+        A damaged or truncated file: every decoder warning or error, a damaged
+        container, a zero-filled block in the image data.
+    ImageTooLargeError
+        The header declares more than :data:`salt.io.decode.MAX_PIXELS`.
+    ImageTooSmallError
+        The short side is below ``min_side``.
+    """
+    fmt = sniff_format(data)
+    try:
+        if fmt == "JPEG":
+            return decode_jpeg(data, name, target_side=target_side, min_side=min_side)
+        return decode_pillow(data, name, fmt, target_side=target_side, min_side=min_side)
+    except (CorruptImageError, NotAnImageError, ImageTooLargeError, ImageTooSmallError):
+        raise
+    except MemoryError:
+        raise ImageTooLargeError(
+            f"{name!r} is too large to decode in the memory available"
+        ) from None
+    except Exception as exc:  # any other decoder failure on a bad file is damage
+        raise CorruptImageError(
+            f"{name!r} is a damaged {fmt or 'image'} file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def photo_from_array(rgb: npt.ArrayLike, *, name: str) -> Photo:
