@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures as cf
 import os
 import threading
 import time
@@ -210,15 +211,29 @@ def run_local(
     """
     from salt.model.backends import make_backend
 
-    t = time.perf_counter()
-    be = make_backend(model, int(model.config.input_size), backend, device=device)
-    timer.add("backend_setup", time.perf_counter() - t)
+    def build() -> Any:
+        t = time.perf_counter()
+        built = make_backend(model, int(model.config.input_size), backend, device=device)
+        timer.add("backend_setup", time.perf_counter() - t)
+        return built
+
+    # The backend is built (read from the cache, or exported and compiled) while the
+    # loader threads decode the first visits; the first batch waits for it.
+    setup = cf.ThreadPoolExecutor(1, thread_name_prefix="salt-backend")
+    pending = setup.submit(build)
+    setup.shutdown(wait=False)
     pipeline = Pipeline(
-        model=model, backend=be.classify, options=options, previous=previous, timer=timer, emit=emit
+        model=model,
+        backend=lambda batch: pending.result().classify(batch),
+        options=options,
+        previous=previous,
+        timer=timer,
+        emit=emit,
     )
     try:
         pipeline.run(jobs)
     finally:
+        be = pending.result()  # raises the backend's error if it could not be built
         be.close()
     return RunStats(
         reused=pipeline.reused,
