@@ -10,7 +10,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,10 +19,8 @@ import numpy.typing as npt
 from salt.synth.appearance import HAIR_COLOURS, SKIN_TONES, colour_temperature_gains, draw_strands
 from salt.synth.head import OBJECTS, Camera, Ellipsoid, Hit
 from salt.synth.scene import background, camera_effects, cast_shadow, draw_ruler
+from salt.synth.subject import Subject
 from salt.views import VIEWS
-
-if TYPE_CHECKING:
-    from salt.synth.visit import Subject
 
 __all__ = ["paint_view"]
 
