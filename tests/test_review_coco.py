@@ -22,7 +22,7 @@ from salt.errors import BadValueError, InputFileError
 from salt.io.folders import labelled_photos
 from salt.io.photo import load_mask
 from salt.io.storage import sha256
-from salt.review.coco import export_coco, import_coco, read_mask
+from salt.review.coco import export_coco, import_coco
 
 SUBJECT, VISIT = UNSURE_VISIT
 NEW_EDGE = 120  # the edited hairless block ends before this column (was 80)
@@ -78,7 +78,7 @@ def test_round_trip_changes_the_mask_exactly_where_the_polygon_moved(
 
     for view in ("top", "back", "left", "right"):
         rel = Path(SUBJECT) / VISIT / f"{view}.png"
-        model = read_mask(out / "masks" / rel)  # palette PNG of salt score --masks
+        model = load_mask(out / "masks" / rel)  # palette PNG of salt score --masks
         same = load_mask(tmp_path / "same" / "masks" / rel)
         edited = load_mask(tmp_path / "edited" / "masks" / rel)
         assert np.array_equal(same, model), view  # no edit: the model's mask comes back

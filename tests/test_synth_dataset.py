@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 import salt
 from salt.cli import main
@@ -21,9 +22,9 @@ WEIGHTS = {"top": 0.40, "back": 0.24, "left": 0.18, "right": 0.18}
 def _recompute(root: Path, subject: str, visit: str) -> tuple[dict[str, float], float]:
     percents = {}
     for view in VIEWS:
-        mask = cv2.imread(
-            str(root / "masks" / subject / visit / f"{view}.png"), cv2.IMREAD_UNCHANGED
-        )
+        with Image.open(root / "masks" / subject / visit / f"{view}.png") as png:
+            assert png.mode == "P"  # a palette PNG: classes coloured in a viewer, values kept
+            mask = np.asarray(png)
         assert mask.dtype == np.uint8 and mask.ndim == 2
         assert set(np.unique(mask)) <= {0, 1, 2}
         percents[view] = 100.0 * np.count_nonzero(mask == 2) / np.count_nonzero(mask > 0)

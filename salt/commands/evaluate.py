@@ -16,13 +16,13 @@ from pathlib import Path
 
 from salt.errors import BadValueError
 from salt.model import SaltModel, load_model
+from salt.training.data import HELDOUT_SEED_START
 from salt.training.evaluate import (
     evaluate_folder,
     evaluate_synthetic,
     format_summary,
     write_report,
 )
-from salt.training.data import HELDOUT_SEED_START
 
 __all__ = ["register", "run"]
 

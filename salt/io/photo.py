@@ -378,13 +378,15 @@ def photo_from_array(rgb: npt.ArrayLike, *, name: str) -> Photo:
 
 
 def load_mask(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
-    """Read a class mask PNG (the mask convention of :mod:`salt.classmap`).
+    """Read a class-map PNG: grey (labelled folders) or palette (``salt score --masks``).
+
+    The mask convention of :mod:`salt.classmap`: pixel values (grey levels or palette
+    indices) 0 (not scalp), 1 (hair), 2 (hairless) and 255 (unknown).
 
     Parameters
     ----------
     path : path-like
-        A single-channel uint8 PNG with values 0 (not scalp), 1 (hair), 2 (hairless)
-        and 255 (unknown).
+        The PNG file.
 
     Returns
     -------
@@ -393,13 +395,20 @@ def load_mask(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     Raises
     ------
     InputFileError
-        If the file cannot be read, is not single-channel uint8, or holds other values.
+        If the file cannot be read, is not single-channel (grey or palette), or holds
+        other values.
     """
-    import cv2
+    from PIL import Image, UnidentifiedImageError
 
-    lab = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if lab is None or lab.ndim != 2 or lab.dtype != np.uint8:
-        raise InputFileError(f"mask {path} must be a single-channel uint8 PNG")
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("L", "P"):
+                raise InputFileError(
+                    f"mask {path} is a {im.mode} image: expected a grey or palette PNG of classes"
+                )
+            lab = np.asarray(im, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise InputFileError(f"cannot read the mask {path}: {exc}") from None
     bad = ~np.isin(lab, (0, 1, 2, 255))
     if bad.any():
         raise InputFileError(

@@ -49,6 +49,7 @@ from salt.classmap import HAIR, HAIRLESS, NOT_SCALP
 from salt.errors import BadValueError, InputFileError
 from salt.io.atomic import atomic_write_bytes, atomic_write_text
 from salt.io.folders import parse_flat_name
+from salt.io.photo import load_mask
 from salt.views import VIEW_ALIASES
 
 __all__ = [
@@ -58,7 +59,6 @@ __all__ = [
     "export_coco",
     "import_coco",
     "polygons_from_class_map",
-    "read_mask",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,43 +80,6 @@ _PAINT: Mapping[str, tuple[int, int]] = {
 _UP = 4
 #: Provenance of the corrections of a labelled folder.
 PROVENANCE_NAME = "annotations.json"
-
-
-def read_mask(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
-    """Read a class-map PNG: grey (labelled folders) or palette (``salt score --masks``).
-
-    Parameters
-    ----------
-    path : path-like
-        A PNG whose pixel values (grey levels or palette indices) are 0 (not scalp),
-        1 (hair), 2 (hairless) or 255 (unknown).
-
-    Returns
-    -------
-    ndarray of uint8, shape (H, W)
-
-    Raises
-    ------
-    InputFileError
-        If the file cannot be read, is not single-channel, or holds other values.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "P"):
-                raise InputFileError(
-                    f"mask {path} is a {im.mode} image: expected a grey or palette PNG of classes"
-                )
-            arr = np.asarray(im, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputFileError(f"cannot read the mask {path}: {exc}") from None
-    bad = ~np.isin(arr, (0, 1, 2, 255))
-    if bad.any():
-        raise InputFileError(
-            f"mask {path} holds values other than 0, 1, 2, 255 (e.g. {arr[bad][0]})"
-        )
-    return arr
 
 
 def _coco_mask() -> Any:
@@ -254,7 +217,7 @@ def _class_map(out: Path, row: Mapping[str, Any], predict: Any) -> npt.NDArray[n
     rel = Path(visit_folder(str(row["subject"]), str(row["visit"]))) / f"{row['view']}.png"
     for base in (out / "corrections" / "masks", out / "masks"):
         if (base / rel).is_file():
-            return read_mask(base / rel)
+            return load_mask(base / rel)
     if predict is None:
         raise InputFileError(
             f"{out / 'masks' / rel} is missing: score with `salt score --masks` or pass a model "

@@ -43,6 +43,7 @@ from salt.errors import InputFileError, OutputError
 from salt.io.atomic import atomic_write_bytes, atomic_write_text
 from salt.io.csvsafe import write_csv
 from salt.io.outputs import Journal, OutputLock, tables_from_entries, write_tables
+from salt.io.photo import load_mask
 from salt.scoring import aa_iga, salt_score, severity_band
 from salt.views import VIEWS
 
@@ -132,7 +133,7 @@ def add_corrections(
     from salt.io.folders import labelled_photos
     from salt.io.outputs import visit_folder
     from salt.io.storage import sha256
-    from salt.review.coco import provenance, read_mask
+    from salt.review.coco import provenance
     from salt.review.report import read_table
 
     folder, src = Path(out), Path(labelled)
@@ -154,7 +155,7 @@ def add_corrections(
         if row is None or str(row["sha256"]) != sha256(item.photo):
             foreign.append(str(item.photo))
             continue
-        read_mask(item.mask)  # a bad mask fails here, naming the file
+        load_mask(item.mask)  # a bad mask fails here, naming the file
         rel = Path(CORRECTIONS_DIR) / "masks" / key[0] / f"{key[1]}.png"
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / rel, item.mask.read_bytes())
@@ -211,9 +212,7 @@ def _fmt(value: Any) -> str:
 
 def _apply_view(out: Path, row: dict[str, Any], rec: dict[str, Any]) -> bool:
     """Put a corrected mask's measurement into a view row; False when it has no scalp."""
-    from salt.review.coco import read_mask
-
-    cmap = read_mask(out / rec["mask"])
+    cmap = load_mask(out / rec["mask"])
     pct = view_percent(cmap)
     if pct is None:
         log.warning("%s shows no scalp: correction left out", out / rec["mask"])
@@ -292,7 +291,6 @@ def _draw(out: Path, entry: dict[str, Any], recs: Mapping[str, Mapping[str, Any]
     from salt.io.outputs import visit_folder
     from salt.io.overlay import contact_sheet, draw_overlay, encode_jpeg
     from salt.io.photo import load_photo
-    from salt.review.coco import read_mask
 
     visit = entry["visit"]
     base = Path("overlays") / visit_folder(str(visit["subject"]), str(visit["visit"]))
@@ -304,7 +302,7 @@ def _draw(out: Path, entry: dict[str, Any], recs: Mapping[str, Mapping[str, Any]
             if row.get("corrected"):
                 side = min(int(row["decoded_width"]), int(row["decoded_height"]))
                 photo = load_photo(row["path"], target_side=side, min_side=1)
-                mask = read_mask(out / recs[view]["mask"])
+                mask = load_mask(out / recs[view]["mask"])
                 img = draw_overlay(photo.rgb, mask, f"{view}: {row['loss_pct']:.1f} % (corrected)")
                 rel = (base / f"{view}-corrected.jpg").as_posix()
                 (out / base).mkdir(parents=True, exist_ok=True)

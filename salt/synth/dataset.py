@@ -32,6 +32,7 @@ import pandas as pd
 from salt.errors import BadValueError, OutputError
 from salt.io.atomic import atomic_write_bytes
 from salt.io.csvsafe import csv_text
+from salt.io.outputs import encode_mask_png
 from salt.synth.visit import SyntheticVisit, random_subject, render_subject, render_visit
 from salt.views import VIEWS
 
@@ -97,7 +98,7 @@ def write_visit(
     sv : SyntheticVisit
         The rendered visit.
     jpeg_quality : int, default 95
-        JPEG quality of the photos (the masks are lossless PNG).
+        JPEG quality of the photos (the masks are lossless palette PNGs).
     """
     root = Path(out)
     for view in VIEWS:
@@ -106,11 +107,13 @@ def write_visit(
             cv2.cvtColor(sv.photos[view], cv2.COLOR_RGB2BGR),
             [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)],
         )
-        ok2, png = cv2.imencode(".png", sv.labels[view])
-        if not (ok and ok2):
+        if not ok:
             raise OutputError(f"could not encode {subject}/{visit}/{view}")
         _atomic_write(root / "photos" / subject / visit / f"{view}.jpg", jpg.tobytes())
-        _atomic_write(root / "masks" / subject / visit / f"{view}.png", png.tobytes())
+        # a palette PNG: the values 0/1/2 kept, the classes coloured in an image viewer
+        _atomic_write(
+            root / "masks" / subject / visit / f"{view}.png", encode_mask_png(sv.labels[view])
+        )
 
 
 def _prepare(out: str | os.PathLike[str], overwrite: bool) -> Path:
