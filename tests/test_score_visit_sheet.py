@@ -11,6 +11,7 @@ from PIL import Image
 from test_engine import PCT, SALT, K, colour_model, good_visit
 
 import salt
+from salt.quality import FLAG_NAMES
 from salt.review import sheet
 
 
@@ -62,3 +63,15 @@ def test_cli_prints_the_table_and_writes_png_and_pdf(
     png = np.asarray(Image.open(tmp_path / "o" / "sheet.png"))
     assert png.shape[1] == 720
     assert (tmp_path / "o" / "sheet.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_quality_flags_are_shown_on_the_table_and_the_sheet(photos: dict[str, Path]) -> None:
+    result = salt.score_visit(photos, model=colour_model(), backend="torch")
+    for view in salt.VIEWS:  # the test photos are not real views: start from no flag at all
+        result.views[view].flags.update(dict.fromkeys(FLAG_NAMES, False))
+    assert not any("view mismatch" in x for x in sheet.result_table(result).splitlines())
+    result.views["top"].flags["view_mismatch"] = True  # e.g. the back photo given as top
+    (top,) = [x for x in sheet.result_table(result).splitlines() if x.startswith("top ")]
+    assert top.endswith("view mismatch")
+    rows = sheet._panel_rows(result, datetime(2026, 3, 14, tzinfo=UTC))
+    assert next(r for r in rows if r[0] == "top")[3] == "view mismatch"

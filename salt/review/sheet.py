@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from salt.io.atomic import atomic_write_bytes
+from salt.quality import FLAG_NAMES
 from salt.results import REVIEW_CONFIDENCE, VisitResult
 from salt.review.report import confidence_text
 from salt.views import VIEWS
@@ -37,6 +38,18 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
 
+def _view_notes(result: VisitResult, view: str) -> list[str]:
+    """List what to look at in one view: low confidence, and the quality flags raised on it."""
+    vr = result.views.get(view)
+    if vr is None:
+        return []
+    notes = []
+    if vr.confidence is not None and vr.confidence < REVIEW_CONFIDENCE:
+        notes.append("review")
+    notes += [name.replace("_", " ") for name in FLAG_NAMES if vr.flags.get(name)]
+    return notes
+
+
 def result_table(result: VisitResult) -> str:
     """Return the per-view % and SALT of a visit as a plain-text table.
 
@@ -48,16 +61,17 @@ def result_table(result: VisitResult) -> str:
     Returns
     -------
     str
-        One line per view (hair loss %, confidence, a mark when it needs review),
-        then SALT, band, AA-IGA and status.
+        One line per view (hair loss %, confidence, and what to look at: "review" when
+        the network is unsure, the quality flags such as "view mismatch"), then SALT,
+        band, AA-IGA and status.
     """
-    lines = [f"{'view':<6} {'hair loss %':>11} {'confidence':>10}"]
+    lines = [f"{'view':<6} {'hair loss %':>11} {'confidence':>10}  look at"]
     for v in VIEWS:
         vr = result.views.get(v)
         conf = None if vr is None else vr.confidence
-        mark = "  review" if conf is not None and conf < REVIEW_CONFIDENCE else ""
+        notes = ", ".join(_view_notes(result, v))
         lines.append(
-            f"{v:<6} {_num(result.percents.get(v), '.1f'):>11} {confidence_text(conf):>10}{mark}"
+            f"{v:<6} {_num(result.percents.get(v), '.1f'):>11} {confidence_text(conf):>10}  {notes}"
         )
     lines.append(
         f"SALT {_num(result.salt, '.1f')}   band {result.band or '-'}   "
@@ -74,7 +88,7 @@ def _panel_rows(result: VisitResult, when: datetime) -> list[list[str]]:
     for v in VIEWS:
         vr = result.views.get(v)
         conf = None if vr is None else vr.confidence
-        note = "look at this view" if conf is not None and conf < REVIEW_CONFIDENCE else ""
+        note = ", ".join(_view_notes(result, v))
         rows.append([v, _num(result.percents.get(v), ".1f"), confidence_text(conf), note])
     rows.append(
         [
