@@ -375,6 +375,8 @@ def test_score_visit_arrays_aliases_and_errors(model: SaltModel) -> None:
         salt.score_visit({**photos, "R": photos["L"]}, model=model)
     with pytest.raises(EmptyScalpError):
         salt.score_visit({**photos, "R": painted(0, scalp=False)}, model=model)
+    with pytest.raises(salt.BadValueError, match=r"map each view to its photo.*got a list"):
+        salt.score_visit(list(photos.values()), model=model)  # type: ignore[arg-type]
 
 
 def test_out_inside_input_and_unwritable_out_fail_before_work(

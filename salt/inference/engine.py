@@ -125,8 +125,13 @@ def score_visit(
     EmptyScalpError
         If a view shows no scalp.
     BadValueError
-        For an unknown view name or a bad array.
+        For an unknown view name or a bad array, or ``photos`` not a mapping.
     """
+    if not isinstance(photos, Mapping):
+        raise BadValueError(
+            "photos must map each view to its photo, e.g. {'top': 'top.jpg', 'back': 'back.jpg', "
+            f"'left': 'left.jpg', 'right': 'right.jpg'}}, got a {type(photos).__name__}"
+        )
     by_view: dict[str, PhotoInput] = {}
     for name, value in photos.items():
         view = normalize_view(str(name))

@@ -220,8 +220,9 @@ def _class_map(out: Path, row: Mapping[str, Any], predict: Any) -> npt.NDArray[n
             return load_mask(base / rel)
     if predict is None:
         raise InputFileError(
-            f"{out / 'masks' / rel} is missing: score with `salt score --masks` or pass a model "
-            "to predict the masks again"
+            f"{out / 'masks' / rel} is missing (the run was scored without --masks): score "
+            "with `salt score --masks`, or pass the run's model to predict the masks again "
+            "(`salt export-annotations ... --model default`)"
         )
     cmap: npt.NDArray[np.uint8] = predict(row)
     return cmap
