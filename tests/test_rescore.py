@@ -40,7 +40,9 @@ def corrected(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
     out = tmp_path / "out"
     score(photos, out)
     before = visits(out)
-    (tmp_path / "edited.json").write_text(json.dumps(edit_top(export_coco(out))))
+    exported = export_coco(out)
+    (out / "review-coco.json").write_text(json.dumps(exported))  # as export-annotations writes it
+    (tmp_path / "edited.json").write_text(json.dumps(edit_top(json.loads(json.dumps(exported)))))
     import_coco(tmp_path / "edited.json", photos, tmp_path / "labelled")
     args = ["rescore", str(out), "--from", str(tmp_path / "labelled"), "--by", "Dr Test"]
     assert main([*args, "--at", "2026-11-30"]) == 0
@@ -64,13 +66,12 @@ def test_corrected_mask_changes_exactly_that_view(corrected) -> None:
     assert before.loc[UNSURE_VISIT, "status"] == "needs_review"
     assert before.loc[UNSURE_VISIT, "top_pct"] == pytest.approx(25.0)
     assert_corrected(out, before)
-    # the four reviewed views are listed; only the edited one changed
+    # only the edited view is a correction: the other three masks equal the exported ones
     table = pd.read_csv(out / "corrections.csv").set_index("view")
-    assert sorted(table.index) == sorted(CORRECTED) and set(table["by"]) == {"Dr Test"}
-    model = {"top": 25.0, "back": 50.0, "left": 12.5, "right": 0.0}
-    for view, pct in CORRECTED.items():
-        assert table.loc[view, "model_loss_pct"] == pytest.approx(model[view])
-        assert table.loc[view, "corrected_loss_pct"] == pytest.approx(pct)
+    assert list(table.index) == ["top"] and set(table["by"]) == {"Dr Test"}
+    assert table.loc["top", "model_loss_pct"] == pytest.approx(25.0)
+    assert table.loc["top", "corrected_loss_pct"] == pytest.approx(CORRECTED["top"])
+    assert "corrected top " in visits(out).loc[UNSURE_VISIT, "message"]
     views = pd.read_csv(out / "views.csv", dtype={"subject": str, "visit": str})
     top = views[(views["subject"] == UNSURE_VISIT[0]) & (views["view"] == "top")].iloc[0]
     assert top["overlay"].endswith("top-corrected.jpg") and (out / top["overlay"]).is_file()
@@ -95,9 +96,10 @@ def test_a_replaced_photo_drops_its_correction(corrected) -> None:
     score(photos, out)
     row = visits(out).loc[UNSURE_VISIT]
     assert row["top_pct"] == pytest.approx(100.0 * 4 / 64)  # the model's, on the new photo
-    # the other three reviewed views stay corrected; the top view is no longer listed
-    assert row["status"] == "corrected" and "corrected back, left, right (" in row["message"]
-    assert "top" not in set(pd.read_csv(out / "corrections.csv")["view"])
+    # top was the visit's only correction: the visit is the model's again, nothing listed
+    assert row["status"] != "corrected" and "corrected" not in str(row["message"])
+    table = out / "corrections.csv"
+    assert not table.exists() or "top" not in set(pd.read_csv(table)["view"])
 
 
 def test_rescore_needs_corrections(tmp_path: Path) -> None:

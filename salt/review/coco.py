@@ -57,7 +57,9 @@ __all__ = [
     "PROVENANCE_NAME",
     "class_map_from_coco",
     "export_coco",
+    "image_key",
     "import_coco",
+    "load_coco",
     "polygons_from_class_map",
 ]
 
@@ -307,7 +309,8 @@ def export_coco(
     }
 
 
-def _load(path: Path) -> Any:
+def load_coco(path: Path) -> Any:
+    """Load a COCO annotation file with pycocotools (its progress output silenced)."""
     try:
         from pycocotools.coco import COCO
     except ImportError:
@@ -366,8 +369,8 @@ def class_map_from_coco(coco: Any, image_id: int, source: str = "") -> npt.NDArr
     return cmap
 
 
-def _where(img: Mapping[str, Any], source: str) -> tuple[str, str, str]:
-    """(subject, visit, view) of a COCO image: salt's fields, else its file name."""
+def image_key(img: Mapping[str, Any], source: str) -> tuple[str, str, str]:
+    """Return (subject, visit, view) of a COCO image: salt's fields, else its file name."""
     if all(img.get(k) for k in ("salt_subject", "salt_visit", "salt_view")):
         return str(img["salt_subject"]), str(img["salt_visit"]), str(img["salt_view"])
     parts = Path(str(img["file_name"])).parts
@@ -421,7 +424,7 @@ def import_coco(
     from salt.io.storage import sha256
 
     src, root, dest = Path(file), Path(photos), Path(labelled)
-    coco = _load(src)
+    coco = load_coco(src)
     info = coco.dataset.get("info") or {}
     contributor = str(info.get("contributor") or "")
     who = by or ("" if contributor.startswith("salt model") else contributor)
@@ -429,7 +432,7 @@ def import_coco(
     written = []
     for image_id in sorted(coco.imgs):
         img = coco.imgs[image_id]
-        subject, visit, view = _where(img, str(src))
+        subject, visit, view = image_key(img, str(src))
         photo = _photo_of(img, root, src)
         rel = Path(visit_folder(subject, visit)) / view  # names made safe as path parts
         mask_path = _write_pair(dest, rel, photo, class_map_from_coco(coco, image_id, str(src)))

@@ -36,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from salt.classmap import view_percent, view_pixels
@@ -108,7 +110,10 @@ def add_corrections(
 
     A mask is taken for a photo of the output folder when its labelled photo
     (``photos/<subject>/<visit>/<view>.<ext>``) has the same SHA256 as the photo that
-    was scored (``views.csv``). Does not lock or re-score: see :func:`rescore`.
+    was scored (``views.csv``). A mask equal to the one exported for that photo
+    (``OUT/review-coco.json`` of ``salt export-annotations``, painted the same way) was
+    not edited: it is not recorded as a correction. Does not lock or re-score: see
+    :func:`rescore`.
 
     Parameters
     ----------
@@ -145,7 +150,8 @@ def add_corrections(
     }
     who = provenance(src)
     store = _read_store(folder)
-    added, foreign = [], []
+    exported = _exported_masks(folder)
+    added, foreign, unchanged = [], [], []
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for item in labelled_photos(src):
         if item.mask is None or item.view is None or len(item.parts) < 2:
@@ -155,7 +161,11 @@ def add_corrections(
         if row is None or str(row["sha256"]) != sha256(item.photo):
             foreign.append(str(item.photo))
             continue
-        load_mask(item.mask)  # a bad mask fails here, naming the file
+        mask = load_mask(item.mask)  # a bad mask fails here, naming the file
+        reference = exported.get((key[0], key[1], str(row["sha256"])))
+        if reference is not None and np.array_equal(reference, mask):
+            unchanged.append(f"{key[0]}/{key[1]}")
+            continue
         rel = Path(CORRECTIONS_DIR) / "masks" / key[0] / f"{key[1]}.png"
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / rel, item.mask.read_bytes())
@@ -170,6 +180,15 @@ def add_corrections(
             folder,
             foreign[0],
         )
+    if unchanged:
+        log.info(
+            "%d masks equal the exported ones (not edited), not recorded as corrections: %s",
+            len(unchanged),
+            ", ".join(unchanged),
+        )
+    if not added and unchanged:
+        log.warning("no mask of %s differs from the exported masks: nothing was corrected", src)
+        return []
     if not added:
         raise InputFileError(
             f"no mask of {src} belongs to a photo scored in {folder}: the labelled photos must "
@@ -177,6 +196,26 @@ def add_corrections(
         )
     _write_store(folder, store)
     return added
+
+
+def _exported_masks(out: Path) -> dict[tuple[str, str, str], npt.NDArray[np.uint8]]:
+    """Class maps of ``OUT/review-coco.json``, keyed by (visit folder, view, photo SHA256).
+
+    Empty when the folder has no export (the masks then all count as corrections).
+    """
+    from salt.io.outputs import visit_folder
+    from salt.review.coco import class_map_from_coco, image_key, load_coco
+
+    path = out / "review-coco.json"
+    if not path.is_file():
+        return {}
+    coco = load_coco(path)
+    masks = {}
+    for image_id, img in coco.imgs.items():
+        subject, visit, view = image_key(img, str(path))
+        key = (visit_folder(subject, visit), view, str(img.get("salt_sha256", "")))
+        masks[key] = class_map_from_coco(coco, image_id, str(path))
+    return masks
 
 
 def _record(
