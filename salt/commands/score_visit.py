@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "score-visit",
         help="score one visit's four photos: table on screen, sheet PNG/PDF for the record",
-        description="Score the four photos of one visit, print the per-view %% and SALT, and "
+        description="Score the four photos of one visit, print the per-view % and SALT, and "
         "write OUT/sheet.png and OUT/sheet.pdf (overlays, numbers, model, date).",
     )
     for view in ("top", "back", "left", "right"):

@@ -569,10 +569,10 @@ def _log_summary(counts: Mapping[str, int], elapsed: float, out: Path | None) ->
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} entries skipped (skipped.csv)")
     log.info(
-        "scored %d visits (%d reused) in %.1f s: %s%s",
+        "%d visits in %.1f s (%d reused from an earlier run): %s%s",
         counts["visits"],
-        counts["reused"],
         elapsed,
+        counts["reused"],
         ", ".join(parts),
         where,
     )

@@ -360,6 +360,7 @@ def report_context(out: str | os.PathLike[str]) -> dict[str, Any]:
         "visits.csv",
         "views.csv",
         "errors.csv",
+        "skipped.csv",
         "corrections.csv",
         "visits.parquet",
         "run.json",
