@@ -504,3 +504,19 @@ def test_an_unexpected_salt_error_fails_one_visit_not_the_batch(
     assert list(df["status"]) == ["ok", "failed"]
     errors = pd.read_csv(tmp_path / "out" / "errors.csv")
     assert list(errors["error_type"]) == ["BadValueError"] and errors.loc[0, "subject"] == "B"
+
+
+def test_one_photo_in_two_visits_is_named_in_a_warning(
+    tmp_path: Path, model: SaltModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "photos"
+    good_visit(root / "P01" / "w0")
+    good_visit(root / "P02" / "w0", k={**K, "top": K["top"] + 2})  # its own top photo
+    good_visit(root / "P03" / "w0")  # a copy of P01's visit: a filing slip
+    with caplog.at_level("WARNING", logger="salt.inference.outfolder"):
+        salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
+    shared = [r.getMessage() for r in caplog.records if "the same photo" in r.getMessage()]
+    # P01 and P03 share all four photos; P02 shares back, left and right with both
+    assert any("2 visits: P01/w0, P03/w0" in m for m in shared)
+    assert any("3 visits: P01/w0, P02/w0, P03/w0" in m for m in shared)
+    assert not any("P02/w0, P03/w0" in m and "2 visits" in m for m in shared)

@@ -37,7 +37,12 @@ from salt.errors import (
 )
 from salt.inference import pipeline
 from salt.inference.local import run_local, shared_predictor
-from salt.inference.outfolder import OutputWriter, outputs_exist, write_run_json
+from salt.inference.outfolder import (
+    OutputWriter,
+    outputs_exist,
+    warn_shared_photos,
+    write_run_json,
+)
 from salt.inference.pipeline import (
     Job,
     Options,
@@ -535,6 +540,7 @@ def _write_tables(
     timer.add("tables", time.perf_counter() - t)
     visits_df.attrs["n_errors"] = len(errors_df)
     visits_df.attrs["photos_flagged"] = int((views_df["quality_flags"].fillna("") != "").sum())
+    warn_shared_photos(views_df)
     return visits_df
 
 

@@ -2,12 +2,14 @@
 
 :class:`OutputWriter` is the one writer of an output folder for local and cluster
 runs alike; :func:`outputs_exist` says whether a journalled visit's files are still
-there (resume); :func:`write_run_json` records a run's provenance.
+there (resume); :func:`write_run_json` records a run's provenance;
+:func:`warn_shared_photos` names visits that were given the same photo.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import platform
 import socket
@@ -17,9 +19,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from salt.io.outputs import visit_folder
 
-__all__ = ["OutputWriter", "host_info", "outputs_exist", "peak_rss_mb", "write_run_json"]
+__all__ = [
+    "OutputWriter",
+    "host_info",
+    "outputs_exist",
+    "peak_rss_mb",
+    "warn_shared_photos",
+    "write_run_json",
+]
+
+log = logging.getLogger(__name__)
 
 
 def write_run_json(
@@ -142,3 +155,28 @@ def outputs_exist(out: Path | None, entry: Mapping[str, Any], overlays: bool, ma
         if masks and not (mask / f"{row['view']}.png").exists():
             return False
     return True
+
+
+def warn_shared_photos(views_df: pd.DataFrame) -> list[list[str]]:
+    """Warn when one photo (same SHA256) was scored in more than one visit; return the groups.
+
+    A copy-paste slip in a folder or manifest gives two visits the same SALT, each ``ok``:
+    the visits are kept as scored, and the warning names them.
+    """
+    if views_df.empty or "sha256" not in views_df.columns:
+        return []
+    rows = views_df.dropna(subset=["sha256"])
+    keys = rows["subject"].astype(str) + "/" + rows["visit"].astype(str)
+    groups = []
+    for digest, visits in keys.groupby(rows["sha256"]):
+        names = sorted(set(visits))
+        if len(names) > 1:
+            groups.append(names)
+            log.warning(
+                "the same photo (SHA256 %s...) was scored in %d visits: %s; check that each "
+                "visit has its own photos (views.csv, column sha256)",
+                str(digest)[:12],
+                len(names),
+                ", ".join(names),
+            )
+    return groups
