@@ -70,3 +70,22 @@ def test_screenshot(browser_page, tmp_path: Path) -> None:
     b.screenshot(tmp_path / "report.png")
     data = (tmp_path / "report.png").read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 10_000
+
+
+def test_the_demo_report_opens_with_every_image(tmp_path: Path) -> None:
+    """The steps of ``make demo`` (synthetic visits, shipped model), then its report.html."""
+    from salt.cli import main
+
+    synth, out = tmp_path / "synth", tmp_path / "scored"
+    args = ["synth", str(synth), "--visits", "4", "--seed", "1", "--size", "512", "--salt-uniform"]
+    assert main([*args, "-q"]) == 0
+    assert main(["score", str(synth / "photos"), "-o", str(out), "-q"]) == 0
+    with Browser(width=1200, height=900) as b:
+        b.open(out / "report.html")
+        assert b.evaluate(f"{ROWS}.length") == 4
+        sizes = b.evaluate(
+            "Promise.all(Array.from(document.images).map(i => { i.loading = 'eager';"
+            " return i.decode().then(() => i.naturalWidth, () => 0); }))"
+        )
+        assert len(sizes) == 4 and all(s > 0 for s in sizes)
+        assert b.errors == []
