@@ -283,7 +283,9 @@ def test_quality_flags_in_tables_and_summary_line(
         rows = views[views["subject"] == subject]
         assert got == "; ".join(f"{r.view}: {r.quality_flags}" for r in rows.itertuples())
     assert list(tables(out)["visits"]["quality_flags"]) == list(df["quality_flags"])
-    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("scored")]
+    (line,) = [
+        r.getMessage() for r in caplog.records if "reused from an earlier run" in r.getMessage()
+    ]
     assert "8 photos in 2 visits with quality flags" in line
     info = json.loads((out / "run.json").read_text())
     assert info["counts"]["photos_flagged"] == 8 and info["counts"]["visits_flagged"] == 2
