@@ -33,6 +33,7 @@ from typing import Any
 
 from salt.errors import OutputError
 from salt.io.atomic import TEMP_PREFIX, atomic_write_text
+from salt.io.outputs import JOURNAL_NAME
 
 __all__ = ["OUTPUT_NAMES", "OWNER_NAME", "claim_output_folder", "remove_temporaries"]
 
@@ -41,22 +42,7 @@ log = logging.getLogger(__name__)
 #: The record of the input and model an output folder belongs to.
 OWNER_NAME = ".salt-output.json"
 
-#: Names salt writes at the top of an output folder (besides the record and lock).
-OUTPUT_NAMES: tuple[str, ...] = (
-    "visits.csv",
-    "visits.parquet",
-    "views.csv",
-    "errors.csv",
-    "skipped.csv",
-    "run.json",
-    "report.html",
-    "corrections.csv",
-    ".salt-journal.jsonl",
-    "overlays",
-    "masks",
-    "corrections",
-)
-
+#: Files salt writes at the top of an output folder (tables, records, the report).
 _TABLES = (
     "visits.csv",
     "visits.parquet",
@@ -67,7 +53,9 @@ _TABLES = (
     "report.html",
     "corrections.csv",
 )
-_JOURNAL = ".salt-journal.jsonl"
+
+#: Names salt writes at the top of an output folder (besides the record and lock).
+OUTPUT_NAMES: tuple[str, ...] = (*_TABLES, JOURNAL_NAME, "overlays", "masks", "corrections")
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -99,7 +87,7 @@ def _owner(out: Path) -> dict[str, Any] | None:
             "model_name": model.get("name", ""),
             "model_sha256": model.get("sha256", ""),
         }
-    if (out / _JOURNAL).exists():  # an earlier version's run killed before its run.json
+    if (out / JOURNAL_NAME).exists():  # an earlier version's run killed before its run.json
         return {"input": "", "model_name": "", "model_sha256": ""}
     return None
 
@@ -164,7 +152,7 @@ def claim_output_folder(
 def _journal_files(out: Path) -> Iterable[Path]:
     """Overlays, sheets and masks that the journal's visits refer to."""
     try:
-        lines = (out / _JOURNAL).read_text(encoding="utf-8").splitlines()
+        lines = (out / JOURNAL_NAME).read_text(encoding="utf-8").splitlines()
     except OSError:
         return
     for line in lines:
@@ -191,7 +179,7 @@ def _remove_results(out: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 folders.add(path.parent)
-    for name in (*_TABLES, _JOURNAL, OWNER_NAME):
+    for name in (*_TABLES, JOURNAL_NAME, OWNER_NAME):
         with contextlib.suppress(FileNotFoundError):
             (out / name).unlink()
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
@@ -215,7 +203,7 @@ def remove_temporaries(out: Path) -> int:
     int
         How many were removed.
     """
-    legacy = tuple(f".{n}." for n in (*_TABLES, _JOURNAL))
+    legacy = tuple(f".{n}." for n in (*_TABLES, JOURNAL_NAME))
     removed = 0
     folders = [out, *(p for sub in ("overlays", "masks") for p in (out / sub).rglob("*"))]
     for folder in folders:
