@@ -175,7 +175,7 @@ def _scored(
     return ep.sort_values([time, subject], kind="stable").reset_index(drop=True)
 
 
-def _at_week(
+def visit_at_week(
     ep: pd.DataFrame,
     subjects: Sequence[Any],
     week: float,
@@ -184,7 +184,15 @@ def _at_week(
     time: str,
     missing: str,
 ) -> pd.DataFrame:
-    """One row per subject: the scored visit used for ``week`` under the policy."""
+    """One row per subject: the visit used for ``week`` under the missing-data policy.
+
+    ``ep`` holds one row per subject and time (later rows of a subject and time are
+    the ones kept by callers). With ``missing="locf"`` the last visit at or before
+    ``week`` is used, otherwise only a visit at ``week``. Returns the grid of
+    ``subjects`` with that visit's columns, its time in ``_source`` and ``_status``
+    (``observed``, ``carried`` or ``missing``). Shared by SALT and the site scores
+    (:mod:`salt.trial.sites`), so both follow the same rule.
+    """
     grid = pd.DataFrame({subject: list(subjects)})
     right = ep.rename(columns={time: "_source"})
     right["_source"] = right["_source"].astype(float)
@@ -250,7 +258,7 @@ def responders(
     _check_endpoint(endpoint)
     ep = _scored(df, subject, time, score, baseline)
     subjects = list(pd.unique(df[subject]))
-    used = _at_week(ep, subjects, week, subject=subject, time=time, missing=missing)
+    used = visit_at_week(ep, subjects, week, subject=subject, time=time, missing=missing)
     flag = used[endpoint].astype("boolean")
     status = used["_status"].copy()
     undefined = flag.isna() & (status != "missing")

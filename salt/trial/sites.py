@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from salt.errors import BadValueError
-from salt.trial.response import MissingPolicy, wilson_interval
+from salt.trial.response import MissingPolicy, visit_at_week, wilson_interval
 
 __all__ = ["SITES", "check_site_scores", "site_responders", "site_response_rates"]
 
@@ -141,24 +141,24 @@ def site_responders(
         base = rated[rated[time] == wanted]
     base = base.drop_duplicates(subject).set_index(subject)
     later = rated.join(base[[time]].rename(columns={time: "_bt"}), on=subject, how="inner")
-    later = later[later[time] > later["_bt"]]
-    exact = later[later[time] == week].groupby(subject).tail(1).set_index(subject)
-    upto = later[later[time] <= week].groupby(subject).tail(1).set_index(subject)
+    later = later[later[time] > later["_bt"]].drop(columns="_bt")
+    # one visit per subject and week (the last one, as listed), chosen by SALT's rule
+    later = later.drop_duplicates([subject, time], keep="last")
+    subjects = list(pd.unique(df[subject]))
+    used = visit_at_week(later, subjects, week, subject=subject, time=time, missing=missing)
+    used = used.set_index(subject)
     rows = []
-    for sid in pd.unique(df[subject]):
+    for sid in subjects:
         base_score = float(base.loc[sid, site]) if sid in base.index else math.nan
-        if sid in exact.index:
-            visit, status = exact.loc[sid], "observed"
-        elif missing == "locf" and sid in upto.index:
-            visit, status = upto.loc[sid], "carried"
-        else:
-            visit, status = None, "missing"
-        score = math.nan if visit is None else float(visit[site])
+        status = str(used.loc[sid, "_status"])
+        found = status != "missing"
+        score = float(used.loc[sid, site]) if found else math.nan
+        source_week = float(used.loc[sid, "_source"]) if found else math.nan
         if math.isnan(base_score):
             status, flag = "no baseline", pd.NA
         elif base_score < ELIGIBLE:
             status, flag = "not eligible", pd.NA
-        elif visit is None:
+        elif not found:
             flag = False if missing == "nri" else pd.NA
             status = "imputed" if missing == "nri" else "missing"
         else:
@@ -168,7 +168,7 @@ def site_responders(
                 subject: sid,
                 "baseline_score": base_score,
                 "score": score,
-                "source_week": math.nan if visit is None else float(visit[time]),
+                "source_week": source_week,
                 "status": status,
                 "responder": flag,
             }
