@@ -281,3 +281,32 @@ def test_copy_encoder_refuses_another_encoder() -> None:
     other = build_network(dataclasses.replace(TINY, encoder="tu-mobilenetv3_small_100"))
     with pytest.raises(ModelError, match="encoder differs"):
         copy_encoder(other, small)
+
+
+def test_ema_weights_are_saved_and_resumed(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    train(_opts(tmp_path, steps=12, ema=0.9, checkpoint_minutes=1e6), renderer=render_fake)
+    run = tmp_path / "tiny"
+    ckpt = load_file(str(run / "checkpoint.safetensors"))
+    raw = {k[6:]: v for k, v in ckpt.items() if k.startswith("model/")}
+    avg = {k[11:]: v for k, v in ckpt.items() if k.startswith("ema/module.")}
+    assert int(ckpt["ema/n_averaged"]) == 12
+    last = load_model(run / "last").network.state_dict()
+    name = next(k for k, v in raw.items() if v.is_floating_point() and v.ndim == 4)
+    # last/ holds the average (stored as float16), not the raw weights
+    assert torch.equal(last[name], avg[name].half().float())
+    assert not torch.equal(last[name], raw[name].half().float())
+    # resume restores the average and keeps averaging
+    train(_opts(tmp_path, steps=14, ema=0.9, resume=True), renderer=render_fake)
+    again = load_file(str(run / "checkpoint.safetensors"))
+    assert int(again["ema/n_averaged"]) == 14
+    # a run without an average cannot be resumed as one with an average
+    train(_opts(tmp_path, name="plain", steps=2), renderer=render_fake)
+    with pytest.raises(salt.ModelError, match="moving average"):
+        train(_opts(tmp_path, name="plain", steps=4, ema=0.9, resume=True), renderer=render_fake)
+
+
+def test_ema_outside_zero_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(salt.BadValueError, match="ema"):
+        _opts(tmp_path, ema=1.0)

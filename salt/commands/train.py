@@ -109,6 +109,13 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         help="cross-entropy weight of the hairless class (default 2)",
     )
     group.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="decay of a moving average of the weights, validated and saved instead of "
+        "the raw weights (e.g. 0.99; default 0 = off)",
+    )
+    group.add_argument(
         "--rotate90",
         type=float,
         default=0.0,
@@ -255,6 +262,7 @@ def options_from_args(args: argparse.Namespace, **overrides: object) -> TrainOpt
         ),
         "select_on": args.select_on,
         "encoder_from": getattr(args, "encoder_from", None),
+        "ema": getattr(args, "ema", 0.0),
     }
     kwargs.update(overrides)
     return TrainOptions(**kwargs)  # type: ignore[arg-type]

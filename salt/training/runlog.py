@@ -45,16 +45,23 @@ METRIC_FIELDS = [
 
 
 def save_checkpoint(
-    run_dir: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+    run_dir: Path,
+    network: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    ema: torch.nn.Module | None = None,
 ) -> None:
     """Write the network, the optimiser and ``state`` atomically for ``--resume``.
 
-    ``checkpoint.safetensors`` holds the tensors (``model/...``, ``opt/<param>/...``),
-    ``state.json`` the progress and the optimiser's parameter groups.
+    ``checkpoint.safetensors`` holds the tensors (``model/...``, ``opt/<param>/...``,
+    and ``ema/...`` for the weights' moving average when ``ema`` is given), ``state.json``
+    the progress and the optimiser's parameter groups.
     """
     from safetensors.torch import save as st_save
 
     tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    if ema is not None:
+        tensors |= {f"ema/{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}
     opt_state = optimizer.state_dict()
     for pid, pstate in opt_state["state"].items():
         for key, value in pstate.items():
@@ -67,14 +74,18 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    run_dir: Path, network: torch.nn.Module, optimizer: torch.optim.Optimizer
+    run_dir: Path,
+    network: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
-    """Load a run's checkpoint into ``network`` and ``optimizer``; return its state.
+    """Load a run's checkpoint into ``network``, ``optimizer`` (and ``ema``); return its state.
 
     Raises
     ------
     ModelError
-        If the checkpoint is unreadable or does not fit the network.
+        If the checkpoint is unreadable, does not fit the network, or lacks the moving
+        average that ``ema`` asks for.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load as st_load
@@ -90,6 +101,14 @@ def load_checkpoint(
         network.load_state_dict(model_state, strict=True)
     except RuntimeError as exc:
         raise ModelError(f"checkpoint {path} does not fit the run's network: {exc}") from exc
+    if ema is not None:
+        ema_state = {k[4:]: v for k, v in tensors.items() if k.startswith("ema/")}
+        if not ema_state:
+            raise ModelError(f"checkpoint {path} has no moving average of the weights (--ema)")
+        try:
+            ema.load_state_dict(ema_state, strict=True)
+        except RuntimeError as exc:
+            raise ModelError(f"checkpoint {path}: moving average does not fit: {exc}") from exc
     opt_state: dict[str, Any] = {"state": {}, "param_groups": state.pop("param_groups")}
     for key, value in tensors.items():
         if key.startswith("opt/"):

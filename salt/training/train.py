@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from salt.classmap import IGNORE_INDEX, view_percent
@@ -146,6 +147,11 @@ class TrainOptions:
         Start the encoder from a trained model's encoder (a registered name or a model
         folder; same encoder architecture), the decoder from scratch: how a model with a
         lighter decoder (a student) is trained from a shipped one.
+    ema : float
+        Decay of an exponential moving average of the weights (0 = off). When on,
+        validation, ``best/`` and ``last/`` use the averaged weights, which swing much
+        less between checkpoints than the raw ones (Polyak and Juditsky 1992;
+        ``torch.optim.swa_utils``).
     """
 
     name: str
@@ -182,10 +188,13 @@ class TrainOptions:
     real_val_subjects: Sequence[str] = ()
     select_on: str = "synthetic"
     encoder_from: str | None = None
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
             raise BadValueError("give a training budget: steps and/or minutes")
+        if not 0.0 <= self.ema < 1.0:
+            raise BadValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.batch_size < 1:
             raise BadValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.real_fraction <= 1.0:
@@ -285,8 +294,15 @@ class _Run:
         self.optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=opts.lr, weight_decay=opts.weight_decay
         )
+        self.ema = (
+            AveragedModel(
+                self.network, multi_avg_fn=get_ema_multi_avg_fn(opts.ema), use_buffers=True
+            )
+            if opts.ema
+            else None
+        )
         if opts.resume:
-            saved = load_checkpoint(run_dir, self.network, self.optimizer)
+            saved = load_checkpoint(run_dir, self.network, self.optimizer, self.ema)
             self.step, self.elapsed = int(saved["step"]), float(saved["elapsed_s"])
             self.images, self.best = int(saved["images"]), saved.get("best_val_salt_mae")
             logger.info("resuming %s at step %d (%.1f min)", run_dir, self.step, self.elapsed / 60)
@@ -382,7 +398,8 @@ class _Run:
 
     def _validate(self, row: dict[str, float]) -> None:
         """Score the validation sets into ``row``; save ``best/`` when it improves."""
-        self.eval_model.network.load_state_dict(self.network.state_dict())
+        source = self.ema.module if self.ema is not None else self.network
+        self.eval_model.network.load_state_dict(source.state_dict())
         self.eval_model.network.eval()
         if self.val is None and self.real_val is None:
             save_model(self.eval_model, self.run_dir / "best", metadata={"step": str(self.step)})
@@ -421,7 +438,7 @@ class _Run:
             "best_val_salt_mae": self.best,
             "model": self.config.to_dict(),
         }
-        save_checkpoint(self.run_dir, self.network, self.optimizer, state)
+        save_checkpoint(self.run_dir, self.network, self.optimizer, state, self.ema)
         try:
             plot_learning_curve(self.run_dir / "metrics.csv", self.run_dir / "learning_curve.png")
         except (ValueError, KeyError, OSError) as exc:  # plotting must never stop training
@@ -471,6 +488,8 @@ class _Run:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.network.parameters(), 5.0)
             self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.network)
             self.step += 1
             self.images += int(x.shape[0])
             now = time.monotonic()
