@@ -520,3 +520,29 @@ def test_one_photo_in_two_visits_is_named_in_a_warning(
     assert any("2 visits: P01/w0, P03/w0" in m for m in shared)
     assert any("3 visits: P01/w0, P02/w0, P03/w0" in m for m in shared)
     assert not any("P02/w0, P03/w0" in m and "2 visits" in m for m in shared)
+
+
+def test_default_batch_is_one_visit_on_the_cpu_and_network_gets_half_the_cores(
+    tmp_path: Path, model: SaltModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import salt.inference.local as local
+
+    root = tmp_path / "photos"
+    for i in range(2):
+        good_visit(root / f"P{i:02d}" / "w0")
+    monkeypatch.setattr(local, "default_threads", lambda: 6)
+    seen: list[int | None] = []
+    real = salt.model.backends.make_backend
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("threads"))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(salt.model.backends, "make_backend", spy)
+    df = salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
+    assert list(df["status"]) == ["ok", "ok"]
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert info["arguments"]["batch_size"] == 4
+    assert seen == [3]
+    with pytest.raises(salt.BadValueError, match="batch_size"):
+        salt.score_folder(root, None, model=model, batch_size=0, progress=False)

@@ -67,7 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--backend", default="auto", choices=("auto", *BACKENDS), help="inference backend"
     )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--batch-size", type=int, default=16, help="photos per network call")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="photos per network call (default 4 on the CPU, 16 on a GPU)",
+    )
     p.add_argument("--workers", type=int, default=None, help="photo-loading threads")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlays/")
     p.add_argument("--masks", action="store_true", help="write class-map PNGs in masks/")

@@ -34,6 +34,7 @@ from salt.inference.pipeline import (
     resolve_model,
 )
 from salt.io.storage import PhotoPath
+from salt.model.backends import default_threads
 
 __all__ = ["Predictor", "run_local", "shared_predictor"]
 
@@ -176,6 +177,17 @@ def shared_predictor(
         return predictor
 
 
+def network_threads() -> int:
+    """Threads of an exported CPU backend in the batch engine: half of this process's cores.
+
+    The other half decodes, scores and draws overlays at the same time. On the 2-core
+    development machine one network thread cost 0.43 CPU s per visit against 0.49-0.51
+    with the runtime's default of all cores, which contend with the decoders
+    (``docs/batch-scoring.md``).
+    """
+    return max(1, default_threads() // 2)
+
+
 def run_local(
     jobs: Sequence[Job],
     *,
@@ -213,7 +225,9 @@ def run_local(
 
     def build() -> Any:
         t = time.perf_counter()
-        built = make_backend(model, int(model.config.input_size), backend, device=device)
+        built = make_backend(
+            model, int(model.config.input_size), backend, device=device, threads=network_threads()
+        )
         timer.add("backend_setup", time.perf_counter() - t)
         return built
 
