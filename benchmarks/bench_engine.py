@@ -152,7 +152,7 @@ def child_engine(
         out,
         model=model,
         backend=backend,
-        batch_size=batch_size,
+        batch_size=batch_size or None,
         overlays=overlays,
         resume=False,
         progress=False,
@@ -244,7 +244,9 @@ def main() -> None:
         "--model", default="random", help="'random' (default architecture) or a model name"
     )
     ap.add_argument("--backends", default="torch,torch-bf16,onnxruntime,openvino-fp32,openvino")
-    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument(
+        "--batch-size", type=int, default=0, help="photos per network call (0: engine default)"
+    )
     ap.add_argument(
         "--memory", default="100,1000", help="visit counts for the peak-RSS test ('' to skip)"
     )
@@ -360,7 +362,7 @@ def main() -> None:
     naive = results["naive"]
     lines = [
         f"bench_engine.py  {results['date']}  model={args.model} ({model_id})",
-        f"{args.visits} visits of 12 MP JPEGs, batch {args.batch_size}; load average "
+        f"{args.visits} visits of 12 MP JPEGs, batch {args.batch_size or 'default'}; load average "
         f"{load['loadavg_start'][0]:.1f} at start, {load['loadavg_end'][0]:.1f} at end "
         "(2 shared cores)",
         f"conv roofline: fp32 {results['roofline']['conv_gflops_fp32']:.0f} GFLOP/s, "
