@@ -275,3 +275,86 @@ def test_warm_start_does_not_import_torch(tmp_path, model_and_batch) -> None:
     assert outs[0] == ["stored", "True"]  # cold: exported with torch
     assert outs[1] == ["hit", "False"]  # warm: torch never imported
     np.testing.assert_array_equal(np.load(tmp_path / "maps0.npy"), np.load(tmp_path / "maps1.npy"))
+
+
+_COLD_SCRIPT = """
+import sys, numpy as np
+from salt.model import load_model
+from salt.model.backends import make_backend
+model = load_model(sys.argv[4], models_dir=sys.argv[1], lazy=True)
+be = make_backend(model, name="openvino-fp32", device="cpu")
+np.save(sys.argv[2], be(np.load(sys.argv[3])))
+print(be.versions["export_cache"], "torch" in sys.modules)
+"""
+
+
+def _cold_run(tmp_path, name: str, cache_name: str) -> tuple[list[str], np.ndarray]:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / f"{name}-{cache_name}.npy"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _COLD_SCRIPT,
+            str(tmp_path),
+            str(out),
+            str(tmp_path / "b.npy"),
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SALT_CACHE_DIR": str(tmp_path / cache_name)},
+        check=True,
+    )
+    return res.stdout.split(), np.load(out)
+
+
+@needs_openvino
+def test_shipped_export_gives_a_cold_start_without_torch(tmp_path, model_and_batch) -> None:
+    from salt.model import save_model, update_registry
+    from salt.model.export import ship_export
+
+    model, batch, _ = model_and_batch
+    np.save(tmp_path / "b.npy", batch)
+    save_model(model, tmp_path / "plain")
+    save_model(model, tmp_path / "shipped")
+    ship_export(tmp_path / "shipped")
+    update_registry(tmp_path / "shipped")
+    plain_out, plain_maps = _cold_run(tmp_path, "plain", "cache1")
+    shipped_out, shipped_maps = _cold_run(tmp_path, "shipped", "cache2")
+    assert plain_out == ["stored", "True"]  # empty cache, no shipped export: torch exports
+    assert shipped_out == ["stored", "False"]  # empty cache, shipped export: no torch at all
+    np.testing.assert_array_equal(shipped_maps, plain_maps)
+
+
+@needs_openvino
+def test_shipped_export_of_other_weights_is_not_used(
+    tmp_path, model_and_batch, cache, exports
+) -> None:
+    from salt.model import load_model, random_model, save_model, update_registry
+    from salt.model.export import ship_export
+
+    old, batch, old_ref = model_and_batch
+    new = random_model(TINY, seed=4)
+    save_model(old, tmp_path / "m")
+    ship_export(tmp_path / "m")  # the export of the old weights ...
+    save_model(new, tmp_path / "new")
+    (tmp_path / "m" / "model.safetensors").write_bytes(
+        (tmp_path / "new" / "model.safetensors").read_bytes()
+    )
+    update_registry(tmp_path / "m")  # ... left beside retrained weights
+    exports.clear()
+    lazy = load_model("m", models_dir=tmp_path, lazy=True)
+    be = make_backend(lazy, name="openvino-fp32", device="cpu")
+    try:
+        maps = be(batch)
+    finally:
+        be.close()
+    assert len(exports) == 1  # exported anew from the new weights, the shipped file ignored
+    new_ref = new.predict(photos())
+    assert not np.array_equal(new_ref, old_ref)
+    agree = (maps == new_ref).mean()
+    assert agree > 0.99, agree

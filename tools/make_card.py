@@ -8,7 +8,8 @@ Usage::
 
 Copies the weights and config, writes ``metrics.json`` (the numbers the tests hold
 the model to) and ``README.md`` (the model card, from the reports of ``salt
-evaluate``), then records the SHA256 of every file in ``salt/weights/registry.json``. The
+evaluate``) and the ONNX export ``network.onnx`` (``salt.model.export.ship_export``: a first
+use without torch), then records the SHA256 of every file in ``salt/weights/registry.json``. The
 registry keeps every model already there, so an earlier model stays loadable by name.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from salt.model import default_models_dir, file_sha256, load_model, update_registry
+from salt.model.export import SHIPPED_ONNX, SHIPPED_RECORD, ship_export
 
 
 def _fmt(v: Any, spec: str = ".2f") -> str:
@@ -179,6 +181,10 @@ Roboflow Universe user "uze", via Multilabel-Baldness-Classification, R. Valverd
     if args.notes:
         card += "\n" + args.notes.read_text()
     (dst / "README.md").write_text(card)
+    for stale in (SHIPPED_ONNX, SHIPPED_RECORD):  # the previous model's export
+        (dst / stale).unlink(missing_ok=True)
+    update_registry(dst)  # the new weights, so that ship_export can load them
+    ship_export(dst)  # first use without torch (salt.model.export)
     update_registry(dst, description=f"{cfg.architecture}/{cfg.encoder} @ {cfg.input_size}px")
     print(f"shipped {dst}: SHA256 {metrics['model_sha256']}")
 

@@ -10,6 +10,14 @@ exported head, and the versions of salt, torch, onnx and the runtime. Next to it
 ``manifest.json`` repeats those fields and the export's SHA256; an entry whose
 manifest does not match, or whose file does not hash to it, is rebuilt, never used.
 The entry's ``openvino/`` folder holds OpenVINO's compiled blob (its ``CACHE_DIR``).
+
+A shipped model folder may carry its export, ``network.onnx`` with ``network.json``
+(:func:`ship_export`), so that its first use needs neither torch nor an export: on a
+cache miss it is used instead of exporting when ``network.json`` names the same weights
+(SHA256 of ``model.safetensors``), configuration, input size and head, and the file
+hashes to the SHA256 recorded there. Anything else is ignored with a log line and the
+network exported anew. (``salt.load_model`` also checks every file of a registered
+folder against ``registry.json``.)
 """
 
 from __future__ import annotations
@@ -31,7 +39,15 @@ from salt.errors import ModelError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["argmax_head", "cache_dir", "export", "export_key", "export_onnx", "library_version"]
+__all__ = [
+    "argmax_head",
+    "cache_dir",
+    "export",
+    "export_key",
+    "export_onnx",
+    "library_version",
+    "ship_export",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +55,11 @@ log = logging.getLogger(__name__)
 #: Version of what the exported network computes (the packed head below); part of
 #: the cache key, so that a change of the head never reuses an older export.
 _HEAD = f"packed-unsure-{UNSURE_PROB}-{UNSURE_BIT}"
+
+#: A model folder's own export and its record (:func:`ship_export`).
+SHIPPED_ONNX, SHIPPED_RECORD = "network.onnx", "network.json"
+#: The key fields that determine what an export computes (the versions only say who built it).
+_PORTABLE = ("layout", "head", "weights", "network", "input_size")
 
 
 def argmax_head(network: torch.nn.Module) -> torch.nn.Module:
@@ -175,9 +196,10 @@ def export(
         return entry / "network.onnx", entry / "openvino", True
     from salt.model.network import SaltModel
 
-    network = model.network if isinstance(model, SaltModel) else model
-    onnx_path = scratch / "network.onnx"
-    export_onnx(network.eval(), input_size, onnx_path)
+    onnx_path = _shipped(model, fields) or scratch / "network.onnx"
+    if onnx_path.parent == scratch:
+        network = model.network if isinstance(model, SaltModel) else model
+        export_onnx(network.eval(), input_size, onnx_path)
     if entry is None:
         return onnx_path, None, False
     try:
@@ -194,6 +216,71 @@ def export(
         log.debug("could not cache the export in %s: %s", entry, exc)
         return onnx_path, None, False
     return entry / "network.onnx", entry / "openvino", False
+
+
+def _shipped(model: Any, fields: dict[str, Any]) -> Path | None:
+    """Return the model folder's own export if made for exactly these weights, else None."""
+    folder = getattr(model, "folder", None)
+    if folder is None or not str(fields["weights"]).startswith("file:"):
+        return None
+    onnx_path, record_path = Path(folder) / SHIPPED_ONNX, Path(folder) / SHIPPED_RECORD
+    if not onnx_path.is_file():
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        same = record.get("fields") == {k: fields[k] for k in _PORTABLE}
+        intact = same and record.get("onnx_sha256") == _file_sha256(onnx_path)
+    except (OSError, ValueError, AttributeError):
+        same = intact = False
+    if not intact:
+        log.info(
+            "not using %s: %s",
+            onnx_path,
+            "it was exported for other weights or settings" if not same else "its SHA256 differs",
+        )
+        return None
+    log.debug("using the shipped export %s", onnx_path)
+    return onnx_path
+
+
+def ship_export(folder: str | os.PathLike[str]) -> Path:
+    """Export a model folder's network into the folder, for a first use without torch.
+
+    Writes ``network.onnx`` (:func:`export_onnx` at the model's input size) and
+    ``network.json`` (the weights' SHA256, configuration, input size and head it was
+    made for, the export's SHA256 and the versions that made it). Run at release, before
+    :func:`salt.model.update_registry` records the folder's files.
+
+    Parameters
+    ----------
+    folder : path
+        A model folder (``config.json``, ``model.safetensors``) under a registry.
+
+    Returns
+    -------
+    Path
+        The ONNX file.
+
+    Raises
+    ------
+    ModelError
+        If the model cannot be loaded or exported.
+    """
+    from salt.model.registry import load_model
+
+    folder = Path(folder)
+    model = load_model(folder, lazy=True)  # keyed by the weights file, built below from it
+    size = int(model.config.input_size)
+    fields = export_key(model, size, "onnx")
+    onnx_path = folder / SHIPPED_ONNX
+    export_onnx(model.network, size, onnx_path)
+    record = {
+        "fields": {k: fields[k] for k in _PORTABLE},
+        "onnx_sha256": _file_sha256(onnx_path),
+        "made_by": {k: fields[k] for k in ("salt", "torch", "onnx")},
+    }
+    (folder / SHIPPED_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return onnx_path
 
 
 def export_onnx(network: torch.nn.Module, input_size: int, path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -181,6 +182,9 @@ class SaltModel:
         Builds the network on first use of :attr:`network` (:func:`salt.load_model`
         passes one that reads the verified weights file), so that a model whose
         network is never run (a cached compiled backend) costs no torch import.
+    folder : path, optional
+        The model folder it was loaded from (:func:`salt.load_model`), where a shipped
+        ONNX export may lie (:func:`salt.model.export.ship_export`).
 
     Examples
     --------
@@ -200,6 +204,7 @@ class SaltModel:
         sha256: str = "untrained",
         device: str | torch.device = "cpu",
         loader: Callable[[], torch.nn.Module] | None = None,
+        folder: Path | None = None,
     ) -> None:
         if network is None and loader is None:
             raise BadValueError("SaltModel needs a network or a loader")
@@ -211,6 +216,7 @@ class SaltModel:
         self.config = config
         self.name = name
         self.sha256 = sha256
+        self.folder = folder
         self._mean = np.asarray(config.mean, np.float32).reshape(1, 1, 3)
         self._std = np.asarray(config.std, np.float32).reshape(1, 1, 3)
 

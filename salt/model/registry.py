@@ -296,9 +296,17 @@ def load_model(
     logger.info("loaded model %s (sha256 %s) from %s", model_name, weights_sha[:12], folder)
     if lazy:
         return SaltModel(
-            None, config, name=model_name, sha256=weights_sha, device=device, loader=loader
+            None,
+            config,
+            name=model_name,
+            sha256=weights_sha,
+            device=device,
+            loader=loader,
+            folder=folder,
         )
-    return SaltModel(loader(), config, name=model_name, sha256=weights_sha, device=device)
+    return SaltModel(
+        loader(), config, name=model_name, sha256=weights_sha, device=device, folder=folder
+    )
 
 
 class WeightsLoader:
