@@ -43,6 +43,26 @@ HERE = Path(__file__).resolve().parent
 VIEWS = ("top", "back", "left", "right")
 
 
+def cpu_description() -> str:
+    """CPU model and the vector extensions that decide convolution speed (Linux /proc/cpuinfo).
+
+    The numbers of these benchmarks depend on them: a CPU with AMX or AVX-512 BF16 runs
+    the bf16 backends several times faster than one with AVX2 only.
+    """
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), ""
+    )
+    flags = next(
+        (ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []
+    )
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+    return f"{model or 'unknown CPU'} ({' '.join(f for f in wanted if f in flags) or 'no AVX2'})"
+
+
 # ----------------------------------------------------------------------------- data
 def make_12mp(root: Path, n: int) -> Path:
     from salt.synth import render_visit
@@ -278,7 +298,7 @@ def main() -> None:
     results: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": {
-            "cpu": platform.processor(),
+            "cpu": cpu_description(),
             "cores": os.cpu_count(),
             "loadavg_start": os.getloadavg(),
         },
@@ -364,7 +384,7 @@ def main() -> None:
         f"bench_engine.py  {results['date']}  model={args.model} ({model_id})",
         f"{args.visits} visits of 12 MP JPEGs, batch {args.batch_size or 'default'}; load average "
         f"{load['loadavg_start'][0]:.1f} at start, {load['loadavg_end'][0]:.1f} at end "
-        "(2 shared cores)",
+        f"({os.cpu_count()} cores; {load['cpu']})",
         f"conv roofline: fp32 {results['roofline']['conv_gflops_fp32']:.0f} GFLOP/s, "
         f"bf16 {results['roofline']['conv_gflops_bf16']:.0f} GFLOP/s; "
         f"network {gflop:.2f} GFLOP/photo",

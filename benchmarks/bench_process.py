@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_engine import make_12mp, make_small  # noqa: E402
+from bench_engine import cpu_description, make_12mp, make_small  # noqa: E402
 
 NAIVE = """
 import sys, cv2, salt
@@ -130,7 +129,7 @@ def main() -> None:
     shutil.rmtree(backend_cache, ignore_errors=True)
     res: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "host": {"cpu": platform.processor(), "cores": os.cpu_count()},
+        "host": {"cpu": cpu_description(), "cores": os.cpu_count()},
         "loadavg_start": os.getloadavg(),
         "visits": args.visits,
         "model": args.model,
