@@ -528,8 +528,9 @@ def test_default_batch_is_one_visit_on_the_cpu_and_network_gets_half_the_cores(
     import salt.inference.local as local
 
     root = tmp_path / "photos"
-    for i in range(2):
+    for i in range(3):
         good_visit(root / f"P{i:02d}" / "w0")
+    good_visit(tmp_path / "one" / "P09" / "w0")
     monkeypatch.setattr(local, "default_threads", lambda: 6)
     seen: list[int | None] = []
     real = salt.model.backends.make_backend
@@ -540,9 +541,13 @@ def test_default_batch_is_one_visit_on_the_cpu_and_network_gets_half_the_cores(
 
     monkeypatch.setattr(salt.model.backends, "make_backend", spy)
     df = salt.score_folder(root, tmp_path / "out", model=model, backend="torch", progress=False)
-    assert list(df["status"]) == ["ok", "ok"]
+    assert list(df["status"]) == ["ok", "ok", "ok"]
     info = json.loads((tmp_path / "out" / "run.json").read_text())
     assert info["arguments"]["batch_size"] == 4
+    # three visits: half the cores for the network, the rest decode and draw meanwhile
     assert seen == [3]
+    # one visit: nothing to overlap with, every core for the network
+    salt.score_folder(tmp_path / "one", None, model=model, backend="torch", progress=False)
+    assert seen == [3, 6]
     with pytest.raises(salt.BadValueError, match="batch_size"):
         salt.score_folder(root, None, model=model, batch_size=0, progress=False)

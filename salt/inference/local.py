@@ -177,15 +177,17 @@ def shared_predictor(
         return predictor
 
 
-def network_threads() -> int:
-    """Threads of an exported CPU backend in the batch engine: half of this process's cores.
+def network_threads(n_visits: int) -> int:
+    """Threads of an exported CPU backend in the batch engine.
 
-    The other half decodes, scores and draws overlays at the same time. On the 2-core
-    development machine one network thread cost 0.43 CPU s per visit against 0.49-0.51
-    with the runtime's default of all cores, which contend with the decoders
-    (``docs/batch-scoring.md``).
+    With several visits, half of this process's cores: the other half decodes, scores
+    and draws overlays at the same time. On the 2-core development machine one network
+    thread cost 0.43 CPU s per visit against 0.49-0.51 with the runtime's default of
+    all cores, which contend with the decoders (``docs/batch-scoring.md``). A run of
+    one or two visits has nothing to overlap with, so its network gets every core.
     """
-    return max(1, default_threads() // 2)
+    cores = default_threads()
+    return cores if n_visits <= 2 else max(1, cores // 2)
 
 
 def run_local(
@@ -226,7 +228,11 @@ def run_local(
     def build() -> Any:
         t = time.perf_counter()
         built = make_backend(
-            model, int(model.config.input_size), backend, device=device, threads=network_threads()
+            model,
+            int(model.config.input_size),
+            backend,
+            device=device,
+            threads=network_threads(len(jobs)),
         )
         timer.add("backend_setup", time.perf_counter() - t)
         return built
