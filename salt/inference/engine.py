@@ -230,9 +230,10 @@ def score_folder(
         The model, or a registered model name; ``None`` loads ``"default"``.
     batch_size : int, optional
         Photos per network call (photos of consecutive visits share a batch). Default:
-        4 (one visit) on the CPU, 16 on a GPU. On the 2-core development machine batches
-        of 4 with the network on one core made 4.09 visits/s against 3.72-3.84 for
-        batches of 16 on both cores (``docs/batch-scoring.md``).
+        4 (one visit) on the CPU, 16 on a GPU. On the 2-core development machine, 24
+        visits of 12 MP JPEGs, batches of 4 with the network on one core cost 0.42-0.47
+        CPU s per visit against 0.47-0.51 for batches of 16 on both cores, in three
+        alternating runs each (``docs/batch-scoring.md``).
     device : {"auto", "cpu", "cuda"}
     backend : str, default "auto"
         ``"auto"``, ``"torch"``, ``"torch-bf16"``, ``"onnxruntime"``, ``"openvino"`` or
