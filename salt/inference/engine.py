@@ -233,7 +233,7 @@ def score_folder(
         4 (one visit) on the CPU, 16 on a GPU. On the 2-core development machine, 24
         visits of 12 MP JPEGs, batches of 4 with the network on one core cost 0.42-0.47
         CPU s per visit against 0.47-0.51 for batches of 16 on both cores, in three
-        alternating runs each (``docs/batch-scoring.md``).
+        and four alternating runs (``docs/batch-scoring.md``).
     device : {"auto", "cpu", "cuda"}
     backend : str, default "auto"
         ``"auto"``, ``"torch"``, ``"torch-bf16"``, ``"onnxruntime"``, ``"openvino"`` or
