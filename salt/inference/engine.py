@@ -231,9 +231,10 @@ def score_folder(
     batch_size : int, optional
         Photos per network call (photos of consecutive visits share a batch). Default:
         4 (one visit) on the CPU, 16 on a GPU. On the 2-core development machine, 24
-        visits of 12 MP JPEGs, batches of 4 with the network on one core cost 0.42-0.47
-        CPU s per visit against 0.47-0.51 for batches of 16 on both cores, in three
-        and four alternating runs (``docs/batch-scoring.md``).
+        visits of 12 MP JPEGs, batches of 4 with the network on one core made 3.70-3.95
+        visits/s at 0.43-0.45 CPU s per visit, against 3.46-3.63 and 0.49-0.52 for
+        batches of 16 on both cores, three alternating runs each
+        (``benchmarks/results/batch_threads.txt``).
     device : {"auto", "cpu", "cuda"}
     backend : str, default "auto"
         ``"auto"``, ``"torch"``, ``"torch-bf16"``, ``"onnxruntime"``, ``"openvino"`` or

@@ -182,9 +182,9 @@ def network_threads(n_visits: int) -> int:
 
     With several visits, half of this process's cores: the other half decodes, scores
     and draws overlays at the same time. On the 2-core development machine one network
-    thread (batches of 4) cost 0.42-0.47 CPU s per visit against 0.47-0.51 with the
+    thread (batches of 4) cost 0.43-0.45 CPU s per visit against 0.49-0.52 with the
     runtime's default of all cores (batches of 16), which contend with the decoders
-    (``docs/batch-scoring.md``). A run of
+    (``benchmarks/results/batch_threads.txt``). A run of
     one or two visits has nothing to overlap with, so its network gets every core.
     """
     cores = default_threads()
