@@ -196,9 +196,12 @@ def export(
         return entry / "network.onnx", entry / "openvino", True
     from salt.model.network import SaltModel
 
-    onnx_path = _shipped(model, fields) or scratch / "network.onnx"
-    if onnx_path.parent == scratch:
+    shipped = _shipped(model, fields)
+    if shipped is not None:
+        onnx_path = shipped
+    else:
         network = model.network if isinstance(model, SaltModel) else model
+        onnx_path = scratch / "network.onnx"
         export_onnx(network.eval(), input_size, onnx_path)
     if entry is None:
         return onnx_path, None, False
